@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int tu_passed, tu_failed, tu_current_failed;
+static int tu_passed __attribute__((unused)), tu_failed __attribute__((unused)),
+    tu_current_failed __attribute__((unused));
 
 #define CHECK(cond) CHECKF(cond, "%s", #cond)
 #define CHECKF(cond, ...)                                                              \
