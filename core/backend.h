@@ -13,9 +13,37 @@
 #include "wformat.h"
 
 typedef enum vgen_op {
-    VGEN_OP_LINEAR = 0, /* y = x W^T + b with W in any weight format */
+    VGEN_OP_LINEAR = 0,           /* y = x W^T + b with W in any weight format */
+    VGEN_OP_LAYER_NORM = 1,
+    VGEN_OP_RMS_NORM = 2,
+    VGEN_OP_CHANNEL_RMS_NORM = 3,
+    VGEN_OP_ROPE = 4,
+    VGEN_OP_ATTENTION = 5,
+    VGEN_OP_UNARY = 6,
+    VGEN_OP_BINARY = 7,
+    VGEN_OP_GATED_ADD = 8,
+    VGEN_OP_CONV3D = 9,
+    VGEN_OP_CONVERT = 10,
     VGEN_OP_COUNT
 } vgen_op;
+
+typedef enum vgen_unary_op {
+    VGEN_UNARY_GELU_TANH = 0,     /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    VGEN_UNARY_SILU = 1,          /* x / (1 + exp(-x)) */
+    VGEN_UNARY_COUNT
+} vgen_unary_op;
+
+typedef enum vgen_binary_op {
+    VGEN_BINARY_ADD = 0,
+    VGEN_BINARY_MUL = 1,
+    VGEN_BINARY_COUNT
+} vgen_binary_op;
+
+/* Zero padding before/after each of the (T, H, W) axes and the stride of each. */
+typedef struct vgen_conv3d_params {
+    int pad_t[2], pad_h[2], pad_w[2];
+    int stride_t, stride_h, stride_w;
+} vgen_conv3d_params;
 
 typedef struct vgen_threadpool vgen_threadpool;
 typedef struct vgen_backend vgen_backend;
@@ -34,6 +62,53 @@ struct vgen_backend {
      * f32); bf16 x gives bf16 products with f32 accumulation (weights dequantized to bf16). */
     int (*linear)(vgen_backend *be, const vgen_tensor *x, const vgen_qmatrix *w, const float *bias, vgen_tensor *y,
                   vgen_err *err);
+
+    /* Every op below takes activations as f32 or bf16 tensors and computes in f32 (norms, softmax, activations);
+     * y receives the result rounded to its own dtype. Unless stated, y may alias x. Shapes use the legend of
+     * core/tensor.h. A NULL pointer means the backend lacks the op (supports() says false). */
+
+    /* y[M, D] = LN(x[M, D]) * w + b, then * (1 + scale) + shift. LN = (x - mean) / sqrt(var + eps) over D with
+     * the biased variance. w, b, shift, scale: NULL or [D] f32 (NULL w/b = no affine; NULL shift/scale = no
+     * modulation). */
+    int (*layer_norm)(vgen_backend *be, const vgen_tensor *x, const float *w, const float *b, const float *shift,
+                      const float *scale, float eps, vgen_tensor *y, vgen_err *err);
+
+    /* y[M, D] = x * rsqrt(mean_D(x^2) + eps) * w[D]   (T5 / Wan q-k norm; w NULL = no affine) */
+    int (*rms_norm)(vgen_backend *be, const vgen_tensor *x, const float *w, float eps, vgen_tensor *y, vgen_err *err);
+
+    /* Channel-first RMS norm of the Wan VAE: x [C, S] (S = every spatial/temporal position),
+     * y[c, s] = x[c, s] / max(||x[:, s]||_2, 1e-12) * sqrt(C) * gamma[c] + bias[c]   (bias may be NULL) */
+    int (*channel_rms_norm)(vgen_backend *be, const vgen_tensor *x, const float *gamma, const float *bias,
+                            vgen_tensor *y, vgen_err *err);
+
+    /* Rotary embedding in place on x [L, H, Dh], interleaved pairs (x[2j], x[2j+1]) of every head rotated by the
+     * angle of (token l, pair j): cos_t, sin_t [L, Dh/2] f32.  out0 = x0 cos - x1 sin, out1 = x0 sin + x1 cos. */
+    int (*rope)(vgen_backend *be, vgen_tensor *x, const float *cos_t, const float *sin_t, vgen_err *err);
+
+    /* out[Lq, H, Dh] = softmax_k(scale * q[Lq, H, Dh] . k[Lk, H, Dh] + bias[H, Lq, Lk]) v[Lk, H, Dh], per head.
+     * bias: NULL or f32 (-INFINITY masks a key). Never materialises all heads' Lq x Lk scores: key tiles with an
+     * online softmax, so extra memory is O(Lq) per head. out must not alias q, k or v. */
+    int (*attention)(vgen_backend *be, const vgen_tensor *q, const vgen_tensor *k, const vgen_tensor *v, float scale,
+                     const vgen_tensor *bias, vgen_tensor *out, vgen_err *err);
+
+    /* y = f(x) elementwise, same shape. */
+    int (*unary)(vgen_backend *be, vgen_unary_op op, const vgen_tensor *x, vgen_tensor *y, vgen_err *err);
+
+    /* y = a OP b. b has a's shape, or is [D] (a's innermost dim) and is broadcast over a's rows. y may alias a. */
+    int (*binary)(vgen_backend *be, vgen_binary_op op, const vgen_tensor *a, const vgen_tensor *b, vgen_tensor *y,
+                  vgen_err *err);
+
+    /* x[M, D] += gate[D] * y[M, D]   (gate NULL: x += y). The residual updates of the DiT blocks. */
+    int (*gated_add)(vgen_backend *be, vgen_tensor *x, const float *gate, const vgen_tensor *y, vgen_err *err);
+
+    /* y[Cout, F', H', W'] = conv3d(x[Cin, F, H, W], w[Cout, Cin, kt, kh, kw]) + bias[Cout] with zero padding
+     * and strides from p. w f32 or bf16, bias NULL or f32. Scratch memory is bounded (tiles over output rows),
+     * whatever the frame size. A 2-D convolution is kt = 1. y must not alias x. */
+    int (*conv3d)(vgen_backend *be, const vgen_tensor *x, const vgen_tensor *w, const float *bias,
+                  const vgen_conv3d_params *p, vgen_tensor *y, vgen_err *err);
+
+    /* y = x with dtype conversion (same element count; f32 <-> bf16 <-> f16 with round-to-nearest-even). */
+    int (*convert)(vgen_backend *be, const vgen_tensor *x, vgen_tensor *y, vgen_err *err);
 
     /* Releases impl. The backend struct itself is freed by vgen_backend_free. */
     void (*destroy)(vgen_backend *be);

@@ -9,6 +9,7 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev  # mp4 output
   libpng-dev                                   # PNG frames
   clang libclang-rt-14-dev                     # libFuzzer targets
+  time                                         # peak-RSS figures in bench/ (GNU time -v)
 )
 
 missing=()
