@@ -13,8 +13,8 @@ typedef struct vgen_mapped_file {
 } vgen_mapped_file;
 
 /* Maps path. Errors: VGEN_ERR_NOT_FOUND (no such file), VGEN_ERR_IO (cannot open, not a regular file, mmap
- * failed), each with a message "path: ...". On error *f is zeroed. */
-int vgen_mapped_file_open(const char *path, vgen_mapped_file *f, vgen_err *err);
+ * failed), each with a message "<display>: ..." (display NULL: the path). On error *f is zeroed. */
+int vgen_mapped_file_open(const char *path, const char *display, vgen_mapped_file *f, vgen_err *err);
 
 /* Unmaps and zeroes *f. Safe on a zeroed struct. */
 void vgen_mapped_file_close(vgen_mapped_file *f);

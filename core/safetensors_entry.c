@@ -45,7 +45,8 @@ static int parse_shape(const entry_ctx *c, const cJSON *v, vgen_st_tensor *t) {
     if (!cJSON_IsArray(v)) return ENTRY_FAIL(c, "%s", "shape is not an array");
     int rank = 0;
     for (const cJSON *d = v->child; d; d = d->next) {
-        if (rank == VGEN_ST_MAX_DIMS) return ENTRY_FAIL(c, "shape has rank %d, more than %d", cJSON_GetArraySize(v), VGEN_ST_MAX_DIMS);
+        if (rank == VGEN_ST_MAX_DIMS)
+            return ENTRY_FAIL(c, "shape has rank %d, more than %d", cJSON_GetArraySize(v), VGEN_ST_MAX_DIMS);
         char field[32];
         snprintf(field, sizeof field, "shape[%d]", rank);
         uint64_t dim = 0;
@@ -64,7 +65,9 @@ static int parse_offsets(const entry_ctx *c, const cJSON *v, st_entry *e) {
     int rc = json_uint(c, v->child, "data_offsets[0]", &e->begin);
     if (!rc) rc = json_uint(c, v->child->next, "data_offsets[1]", &e->end);
     if (rc) return rc;
-    if (e->begin > e->end) return ENTRY_FAIL(c, "data_offsets begin %llu > end %llu", (unsigned long long)e->begin, (unsigned long long)e->end);
+    if (e->begin > e->end)
+        return ENTRY_FAIL(c, "data_offsets begin %llu > end %llu", (unsigned long long)e->begin,
+                          (unsigned long long)e->end);
     return VGEN_OK;
 }
 
@@ -76,7 +79,8 @@ static int entry_keys(const entry_ctx *c, const cJSON *item, const cJSON *found[
         int which = -1;
         for (int i = 0; i < 3; i++)
             if (strcmp(k->string, keys[i]) == 0) which = i;
-        if (which < 0) return ENTRY_FAIL(c, "unexpected key %s (allowed: dtype, shape, data_offsets)", st_quote(k->string, q));
+        if (which < 0)
+            return ENTRY_FAIL(c, "unexpected key %s (allowed: dtype, shape, data_offsets)", st_quote(k->string, q));
         if (found[which]) return ENTRY_FAIL(c, "duplicate key \"%s\"", keys[which]);
         found[which] = k;
     }
@@ -97,7 +101,8 @@ static int entry_size(const entry_ctx *c, st_entry *e, uint64_t data_len) {
         return ENTRY_FAIL(c, "byte size of shape %s of %s overflows 64 bits", shape, vgen_st_dtype_name(t->dtype));
     if (bytes != e->end - e->begin)
         return ENTRY_FAIL(c, "shape %s of %s is %llu bytes but data_offsets span %llu bytes", shape,
-                          vgen_st_dtype_name(t->dtype), (unsigned long long)bytes, (unsigned long long)(e->end - e->begin));
+                          vgen_st_dtype_name(t->dtype), (unsigned long long)bytes,
+                          (unsigned long long)(e->end - e->begin));
     if (e->end > data_len)
         return ENTRY_FAIL(c, "data_offsets end %llu is beyond the end of the file (the data buffer holds %llu bytes)",
                           (unsigned long long)e->end, (unsigned long long)data_len);

@@ -44,7 +44,7 @@ static char *dir_of(const char *path) {
 
 static int load_index(const char *path, index_ctx *c, vgen_err *err) {
     vgen_mapped_file f;
-    int rc = vgen_mapped_file_open(path, &f, err);
+    int rc = vgen_mapped_file_open(path, c->file, &f, err);
     if (rc) return rc;
     vgen_json_error je;
     if (f.size > VGEN_ST_MAX_HEADER)
@@ -126,7 +126,8 @@ static int collect_shards(index_ctx *c, vgen_err *err) {
     for (size_t i = 0; i < c->n_map; i++) c->shards[i] = c->map[i].shard;
     qsort(c->shards, c->n_map, sizeof *c->shards, cmp_cstr);
     for (size_t i = 0; i < c->n_map; i++)
-        if (c->n_shards == 0 || strcmp(c->shards[c->n_shards - 1], c->shards[i]) != 0) c->shards[c->n_shards++] = c->shards[i];
+        if (c->n_shards == 0 || strcmp(c->shards[c->n_shards - 1], c->shards[i]) != 0)
+            c->shards[c->n_shards++] = c->shards[i];
     for (size_t i = 0; i < c->n_map; i++) {
         const char **hit = bsearch(&c->map[i].shard, c->shards, c->n_shards, sizeof *c->shards, cmp_cstr);
         c->map[i].shard_index = (int)(hit - c->shards);
@@ -144,7 +145,8 @@ static int open_shards(const index_ctx *c, vgen_st_set *s, vgen_err *err) {
         free(path);
         if (rc) return vgen_err_prefix(err, "%s: shard %zu of %zu", c->file, i + 1, c->n_shards);
     }
-    return st_set_finalize(s, err);
+    int rc = st_set_finalize(s, err);
+    return rc ? vgen_err_prefix(err, "%s", c->file) : VGEN_OK;
 }
 
 /* Walks the set's and the map's names (both sorted) side by side. */

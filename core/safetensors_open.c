@@ -11,17 +11,8 @@
 int st_open_file_into(vgen_st_set *s, const char *path, int keep_meta, vgen_err *err) {
     vgen_mapped_file f;
     char show[ST_SHOW_MAX];
-    int rc = vgen_mapped_file_open(path, &f, err);
-    if (rc) {
-        /* mapped_file names the raw path; name the printable one instead */
-        const char *colon = err ? strstr(err->msg, ": ") : NULL;
-        if (colon) {
-            char rest[VGEN_ERR_MSG_MAX];
-            snprintf(rest, sizeof rest, "%s", colon + 2);
-            vgen_err_set(err, rc, "%s: %s", st_show_path(path, show), rest);
-        }
-        return rc;
-    }
+    int rc = vgen_mapped_file_open(path, st_show_path(path, show), &f, err);
+    if (rc) return rc;
     int shard = 0;
     rc = st_set_add_shard(s, path, &f, &shard, err);
     if (!rc) rc = st_parse_into(s, shard, s->shards[shard].file.data, s->shards[shard].file.size, keep_meta, err);
@@ -77,7 +68,9 @@ static int is_regular(const char *dir, const char *name) {
 static int list_dir(const char *dir, name_list *primary, name_list *any, name_list *other, vgen_err *err) {
     char show[ST_SHOW_MAX];
     DIR *d = opendir(dir);
-    if (!d) return vgen_err_set(err, VGEN_ERR_IO, "%s: cannot list directory (%s)", st_show_path(dir, show), strerror(errno));
+    if (!d)
+        return vgen_err_set(err, VGEN_ERR_IO, "%s: cannot list directory (%s)", st_show_path(dir, show),
+                            strerror(errno));
     int ok = 1;
     for (struct dirent *e = readdir(d); e && ok; e = readdir(d)) {
         const char *nm = e->d_name;

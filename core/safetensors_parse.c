@@ -60,7 +60,8 @@ static int parse_metadata(vgen_st_set *s, const cJSON *m, const char *file, int 
             rc = vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: __metadata__ key %s appears more than once", file,
                               st_quote(keys[i], q));
     free(keys);
-    for (const cJSON *c = m->child; c && keep && !rc; c = c->next) rc = st_set_add_meta(s, c->string, c->valuestring, err);
+    for (const cJSON *c = m->child; c && keep && !rc; c = c->next)
+        rc = st_set_add_meta(s, c->string, c->valuestring, err);
     return rc;
 }
 
@@ -157,7 +158,8 @@ int st_parse_into(vgen_st_set *s, int shard, const uint8_t *base, size_t size, i
     cJSON *root = vgen_json_parse_strict(base + 8, (size_t)n, &je);
     if (!root) return st_json_error(err, file, "header", &je);
     if (!cJSON_IsObject(root))
-        rc = vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: header is not a JSON object (it is %s)", file, json_type_name(root));
+        rc = vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: header is not a JSON object (it is %s)", file,
+                          json_type_name(root));
     else
         rc = parse_entries(s, shard, root, base + 8 + n, (uint64_t)size - 8 - n, keep_meta, err);
     cJSON_Delete(root);

@@ -14,19 +14,18 @@ static int oom(vgen_err *err, const char *what) {
     return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "out of memory (%s)", what);
 }
 
-/* Grows *arr (of elem-byte items) so it holds at least need items. */
-static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 1;
+/* arr with room for need (> 0) items of elem bytes, reallocated (doubling) when *cap is short; NULL on failure,
+ * leaving arr as it was. */
+static void *grow(void *arr, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return arr;
     size_t n = *cap ? *cap : 8, bytes;
     while (n < need) {
-        if (!vgen_mul_size(n, 2, &n)) return 0;
+        if (!vgen_mul_size(n, 2, &n)) return NULL;
     }
-    if (!vgen_mul_size(n, elem, &bytes)) return 0;
-    void *p = realloc(*arr, bytes);
-    if (!p) return 0;
-    *arr = p;
-    *cap = n;
-    return 1;
+    if (!vgen_mul_size(n, elem, &bytes)) return NULL;
+    void *p = realloc(arr, bytes);
+    if (p) *cap = n;
+    return p;
 }
 
 int st_set_add_shard(vgen_st_set *s, const char *path, vgen_mapped_file *file, int *index, vgen_err *err) {
@@ -48,7 +47,9 @@ int st_set_add_shard(vgen_st_set *s, const char *path, vgen_mapped_file *file, i
 }
 
 int st_set_add_meta(vgen_st_set *s, const char *key, const char *value, vgen_err *err) {
-    if (!grow((void **)&s->meta, &s->cap_meta, 2 * (s->n_meta + 1), sizeof(char *))) return oom(err, "metadata");
+    char **meta = grow(s->meta, &s->cap_meta, 2 * (s->n_meta + 1), sizeof *meta);
+    if (!meta) return oom(err, "metadata");
+    s->meta = meta;
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {
         free(k);
@@ -63,10 +64,13 @@ int st_set_add_meta(vgen_st_set *s, const char *key, const char *value, vgen_err
 
 int st_set_add_entries(vgen_st_set *s, int shard, const uint8_t *data_start, st_entry *e, size_t n,
                        vgen_err *err) {
-    if (!grow((void **)&s->tensors, &s->cap_tensors, s->n_tensors + n, sizeof *s->tensors)) {
+    if (n == 0) return VGEN_OK;
+    vgen_st_tensor *tensors = grow(s->tensors, &s->cap_tensors, s->n_tensors + n, sizeof *tensors);
+    if (!tensors) {
         for (size_t i = 0; i < n; i++) free((char *)e[i].t.name);
         return oom(err, "tensor list");
     }
+    s->tensors = tensors;
     for (size_t i = 0; i < n; i++) {
         vgen_st_tensor *t = &s->tensors[s->n_tensors++];
         *t = e[i].t;
@@ -224,11 +228,13 @@ int st_json_error(vgen_err *err, const char *file, const char *what, const vgen_
     case VGEN_JSON_BAD_UTF8:
         return vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: %s is not valid UTF-8 (%s at %s byte %zu)", file, what,
                             e->why, what, e->offset);
-    case VGEN_JSON_NO_MEMORY: return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "%s: out of memory parsing %s", file, what);
+    case VGEN_JSON_NO_MEMORY:
+        return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "%s: out of memory parsing %s", file, what);
     case VGEN_JSON_TRAILING:
         return vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: %s has trailing data after the JSON value (at %s byte %zu)",
                             file, what, what, e->offset);
-    case VGEN_JSON_EMPTY: return vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: %s is not valid JSON (it is empty)", file, what);
+    case VGEN_JSON_EMPTY:
+        return vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: %s is not valid JSON (it is empty)", file, what);
     default:
         return vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: %s is not valid JSON (%s at %s byte %zu)", file, what,
                             e->why, what, e->offset);

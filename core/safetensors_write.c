@@ -3,7 +3,8 @@
  * open: validates the declarations, lays the tensors out in declaration order, writes
  *   [u64 LE n][JSON header padded with spaces to n % 8 == 0]
  * to "<path>.tmp.<pid>"; write: streams each tensor's bytes in order; finish: fsync, rename onto path, fsync the
- * directory (best effort). Any failure removes the temporary file; a failed writer stays failed. */
+ * directory (best effort). Any failure removes the temporary file. A failed writer stays failed: later writes and
+ * finish repeat the first error (code and message). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -23,7 +24,7 @@ struct vgen_st_writer {
     size_t n;
     size_t cur;          /* the tensor being written */
     uint64_t cur_done;   /* bytes of it written so far */
-    int failed;
+    vgen_err first;      /* the first error; code VGEN_OK while the writer is healthy */
 };
 
 /* ---- a growable text buffer for the header ---------------------------------------------------------- */
@@ -91,9 +92,11 @@ static int check_decl(const char *path, const vgen_st_decl *d, uint64_t *bytes, 
     if (!d->name) return bad_arg(err, path, "a tensor name is NULL");
     if (!valid_text(d->name)) return bad_arg(err, path, "tensor name %s is not valid UTF-8", st_quote(d->name, q));
     if (strcmp(d->name, "__metadata__") == 0) return bad_arg(err, path, "\"__metadata__\" cannot name a tensor");
-    if (vgen_st_dtype_size(d->dtype) == 0) return bad_arg(err, path, "tensor %s: unknown dtype %d", st_quote(d->name, q), (int)d->dtype);
+    if (vgen_st_dtype_size(d->dtype) == 0)
+        return bad_arg(err, path, "tensor %s: unknown dtype %d", st_quote(d->name, q), (int)d->dtype);
     if (d->n_dims < 0 || d->n_dims > VGEN_ST_MAX_DIMS)
-        return bad_arg(err, path, "tensor %s: rank %d is not in [0, %d]", st_quote(d->name, q), d->n_dims, VGEN_ST_MAX_DIMS);
+        return bad_arg(err, path, "tensor %s: rank %d is not in [0, %d]", st_quote(d->name, q), d->n_dims,
+                       VGEN_ST_MAX_DIMS);
     for (int i = 0; i < d->n_dims; i++)
         if (d->shape[i] < 0 || (uint64_t)d->shape[i] > ST_MAX_JSON_INT)
             return bad_arg(err, path, "tensor %s: dim %d (%lld) is not in [0, 2^53)", st_quote(d->name, q), i,
@@ -111,7 +114,8 @@ static int check_unique(const char *path, const char **names, size_t n, const ch
     char q[ST_SHOW_MAX];
     qsort(names, n, sizeof *names, cmp_cstr);
     for (size_t i = 1; i < n; i++)
-        if (strcmp(names[i - 1], names[i]) == 0) return bad_arg(err, path, "%s %s is declared twice", what, st_quote(names[i], q));
+        if (strcmp(names[i - 1], names[i]) == 0)
+            return bad_arg(err, path, "%s %s is declared twice", what, st_quote(names[i], q));
     return VGEN_OK;
 }
 
@@ -279,7 +283,8 @@ int vgen_st_writer_open(const char *path, const vgen_st_decl *decls, size_t n_de
     if (!rc && (header.oom || !(w = writer_new(path, decls, sizes, n_decls))))
         rc = vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "out of memory building the header of %s", path);
     if (!rc && header.n > VGEN_ST_MAX_HEADER)
-        rc = bad_arg(err, path, "the header would be %zu bytes, more than the limit %llu", header.n, VGEN_ST_MAX_HEADER);
+        rc = bad_arg(err, path, "the header would be %zu bytes, more than the limit %llu", header.n,
+                     VGEN_ST_MAX_HEADER);
     if (!rc) rc = writer_start(w, &header, err);
     free(header.p);
     free(sizes);
@@ -296,26 +301,33 @@ static void writer_advance(vgen_st_writer *w) {
     }
 }
 
-static int writer_fail(vgen_st_writer *w, int rc) {
-    w->failed = 1;
+/* Records the error just set in err (rc) as the writer's first. */
+static int writer_fail(vgen_st_writer *w, int rc, const vgen_err *err) {
+    w->first.code = rc;
+    snprintf(w->first.msg, sizeof w->first.msg, "%s", err ? err->msg : "an earlier write failed");
     return rc;
+}
+
+static int writer_repeat_failure(const vgen_st_writer *w, vgen_err *err) {
+    return vgen_err_set(err, w->first.code, "%s", w->first.msg);
 }
 
 int vgen_st_writer_write(vgen_st_writer *w, const void *bytes, size_t n, vgen_err *err) {
     char q[ST_SHOW_MAX];
     if (!w || (n && !bytes)) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "vgen_st_writer_write: NULL argument");
-    if (w->failed) return bad_arg(err, w->path, "the writer failed earlier");
+    if (w->first.code != VGEN_OK) return writer_repeat_failure(w, err);
     if (n == 0) return VGEN_OK;
     writer_advance(w);
     if (w->cur == w->n)
-        return writer_fail(w, bad_arg(err, w->path, "write of %zu bytes after the last tensor was complete", n));
+        return writer_fail(w, bad_arg(err, w->path, "write of %zu bytes after the last tensor was complete", n), err);
     uint64_t left = w->sizes[w->cur] - w->cur_done;
     if ((uint64_t)n > left)
         return writer_fail(w, bad_arg(err, w->path, "tensor %s: write of %zu bytes exceeds its size (%llu of %llu "
                                       "bytes written)", st_quote(w->names[w->cur], q), n,
-                                      (unsigned long long)w->cur_done, (unsigned long long)w->sizes[w->cur]));
+                                      (unsigned long long)w->cur_done, (unsigned long long)w->sizes[w->cur]),
+                           err);
     int e = write_all(w->fd, bytes, n);
-    if (e) return writer_fail(w, io_error(err, w->path, "writing", e));
+    if (e) return writer_fail(w, io_error(err, w->path, "writing", e), err);
     w->cur_done += n;
     return VGEN_OK;
 }
@@ -323,7 +335,7 @@ int vgen_st_writer_write(vgen_st_writer *w, const void *bytes, size_t n, vgen_er
 /* Checks completeness, syncs, renames. */
 static int writer_commit(vgen_st_writer *w, vgen_err *err) {
     char q[ST_SHOW_MAX];
-    if (w->failed) return bad_arg(err, w->path, "the writer failed earlier; nothing was written");
+    if (w->first.code != VGEN_OK) return writer_repeat_failure(w, err);
     writer_advance(w);
     if (w->cur < w->n)
         return bad_arg(err, w->path, "tensor %s: only %llu of %llu bytes written", st_quote(w->names[w->cur], q),

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,7 +142,8 @@ static void check_roundtrip_set(const vgen_st_set *set) {
     }
     CHECK_EQ_INT(vgen_st_metadata_count(set), 3);
     CHECK(vgen_st_metadata_get(set, "format") && strcmp(vgen_st_metadata_get(set, "format"), "pt") == 0);
-    CHECK(vgen_st_metadata_get(set, "quote\"key") && strcmp(vgen_st_metadata_get(set, "quote\"key"), "line\nvalue\\") == 0);
+    const char *qv = vgen_st_metadata_get(set, "quote\"key");
+    CHECK(qv && strcmp(qv, "line\nvalue\\") == 0);
     CHECK(vgen_st_metadata_get(set, "\xC3\xA9t\xC3\xA9") && vgen_st_metadata_get(set, "\xC3\xA9t\xC3\xA9")[0] == '\0');
     const char *k = NULL, *v = NULL;
     vgen_st_metadata_at(set, 1, &k, &v);
@@ -260,8 +263,9 @@ static void test_find(void) {
     char hdr[8192] = "{";
     size_t o = 1;
     for (int i = 0; i < 100; i++) /* names in a scrambled order, data in declaration order */
-        o += (size_t)snprintf(hdr + o, sizeof hdr - o, "%s\"t%03d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%d,%d]}",
-                              i ? "," : "", (i * 37) % 100, i, i + 1);
+        o += (size_t)snprintf(hdr + o, sizeof hdr - o,
+                              "%s\"t%03d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%d,%d]}", i ? "," : "",
+                              (i * 37) % 100, i, i + 1);
     snprintf(hdr + o, sizeof hdr - o, "}");
     stb_bytes b = stb_file(hdr, 100);
     vgen_st_set *set = NULL;
@@ -341,7 +345,8 @@ static void test_directory_open(void) {
     vgen_err err;
     const char *one = "{\"x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
     fresh_dir(dir, sizeof dir, "st_dir_empty");
-    expect_open_error(dir, VGEN_ERR_NOT_FOUND, "directory holds no *.safetensors or *.safetensors.index.json file (found nothing)");
+    expect_open_error(dir, VGEN_ERR_NOT_FOUND,
+                      "directory holds no *.safetensors or *.safetensors.index.json file (found nothing)");
     CHECK(write_text(dir, "model.pth", "x") == 0);
     expect_open_error(dir, VGEN_ERR_NOT_FOUND, "(found model.pth)");
     /* a single other *.safetensors is taken */
@@ -363,13 +368,15 @@ static void test_directory_open(void) {
     fresh_dir(dir, sizeof dir, "st_dir_shards");
     CHECK(write_in(dir, "model-00001-of-00002.safetensors", one, 1) == 0);
     CHECK(write_in(dir, "model-00002-of-00002.safetensors", one, 1) == 0);
-    expect_open_error(dir, VGEN_ERR_INVALID_ARGUMENT, "(model-00001-of-00002.safetensors, model-00002-of-00002.safetensors)");
+    expect_open_error(dir, VGEN_ERR_INVALID_ARGUMENT,
+                      "(model-00001-of-00002.safetensors, model-00002-of-00002.safetensors)");
 }
 
 static void test_open_errors(void) {
     char path[1024];
     expect_open_error(tmp_path(path, sizeof path, "st_does_not_exist.safetensors"), VGEN_ERR_NOT_FOUND, "not found");
-    expect_open_error(tmp_path(path, sizeof path, "st_no_dir/x.safetensors"), VGEN_ERR_NOT_FOUND, "st_no_dir/x.safetensors");
+    expect_open_error(tmp_path(path, sizeof path, "st_no_dir/x.safetensors"), VGEN_ERR_NOT_FOUND,
+                      "st_no_dir/x.safetensors: not found");
     vgen_st_set *set = NULL;
     CHECK_EQ_INT(vgen_st_open(NULL, &set, NULL), VGEN_ERR_INVALID_ARGUMENT);
     CHECK_EQ_INT(vgen_st_open(path, NULL, NULL), VGEN_ERR_INVALID_ARGUMENT);
@@ -414,9 +421,12 @@ static void test_writer_too_many_bytes(void) {
     CHECK_EQ_INT(vgen_st_writer_write(w, bytes, 6, &err), VGEN_OK);
     CHECK_EQ_INT(vgen_st_writer_write(w, bytes, 4, &err), VGEN_ERR_INVALID_ARGUMENT); /* crosses into "b" */
     CHECK_STR_CONTAINS(err.msg, "tensor \"a\": write of 4 bytes exceeds its size (6 of 8 bytes written)");
+    vgen_err_clear(&err);
     CHECK_EQ_INT(vgen_st_writer_write(w, bytes, 2, &err), VGEN_ERR_INVALID_ARGUMENT); /* failed writers stay failed */
-    CHECK_STR_CONTAINS(err.msg, "the writer failed earlier");
+    CHECK_STR_CONTAINS(err.msg, "tensor \"a\": write of 4 bytes exceeds its size");
+    vgen_err_clear(&err);
     CHECK_EQ_INT(vgen_st_writer_finish(&w, &err), VGEN_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(err.msg, "tensor \"a\": write of 4 bytes exceeds its size");
     CHECK(w == NULL && !file_exists(tmp) && !file_exists(path));
     /* after the last tensor */
     CHECK_EQ_INT(vgen_st_writer_open(path, W2, 2, NULL, NULL, 0, &w, &err), VGEN_OK);
@@ -492,6 +502,36 @@ static void test_writer_io_error(void) {
     CHECK_STR_CONTAINS(err.msg, "st_no_such_dir/out.safetensors.tmp.");
     CHECK_STR_CONTAINS(err.msg, "No such file or directory");
     CHECK(w == NULL);
+}
+
+/* A write that fails midway (here: the file size limit, EFBIG) is an I/O error naming the file, and the temporary
+ * file is removed. A full disk takes the same path with ENOSPC and gives VGEN_ERR_NO_SPACE. */
+static void test_writer_write_failure(void) {
+    char path[1024], tmp[1100];
+    tmp_path(path, sizeof path, "st_write_fails.safetensors");
+    unlink(path);
+    tmp_file_of(tmp, sizeof tmp, path);
+    vgen_st_decl d = {"big", VGEN_ST_U8, 1, {1 << 16}};
+    static uint8_t bytes[1 << 16];
+    vgen_st_writer *w = NULL;
+    vgen_err err;
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = 4096;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    int rc = vgen_st_writer_open(path, &d, 1, NULL, NULL, 0, &w, &err);
+    if (rc == VGEN_OK) rc = vgen_st_writer_write(w, bytes, sizeof bytes, &err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    CHECK_EQ_INT(rc, VGEN_ERR_IO);
+    CHECK_STR_CONTAINS(err.msg, "st_write_fails.safetensors: writing failed (File too large)");
+    CHECK(w != NULL);
+    vgen_err_clear(&err);
+    CHECK_EQ_INT(vgen_st_writer_finish(&w, &err), VGEN_ERR_IO); /* the first error again */
+    CHECK_STR_CONTAINS(err.msg, "st_write_fails.safetensors: writing failed (File too large)");
+    CHECK(w == NULL && !file_exists(tmp) && !file_exists(path));
 }
 
 /* finish replaces an existing file atomically */
@@ -578,7 +618,8 @@ static void test_index_missing_shard(void) {
 
 static void test_index_tensor_not_in_map(void) {
     check_index_case("index_tensor_not_in_map", "{\"weight_map\":{\"a\":\"S1\"}}", TWO_AB, NULL, VGEN_ERR_MALFORMED,
-                     "tensor \"b\" of shard \"malformed_index_tensor_not_in_map-00001.safetensors\" is not in the weight_map");
+                     "tensor \"b\" of shard \"malformed_index_tensor_not_in_map-00001.safetensors\" is not in the "
+                     "weight_map");
 }
 
 static void test_index_tensor_not_in_shard(void) {
@@ -600,8 +641,9 @@ static void test_index_tensor_in_two_shards(void) {
 
 static void test_index_path_traversal(void) {
     check_index_case("index_path_traversal", "{\"weight_map\":{\"a\":\"../S1\"}}", ONE_A, NULL, VGEN_ERR_MALFORMED,
-                     "weight_map entry for tensor \"a\": shard name \"../malformed_index_path_traversal-00001.safetensors\" "
-                     "is not a plain file name in the index's directory (path traversal refused)");
+                     "weight_map entry for tensor \"a\": shard name "
+                     "\"../malformed_index_path_traversal-00001.safetensors\" is not a plain file name in the index's "
+                     "directory (path traversal refused)");
     check_index_case("index_path_subdir", "{\"weight_map\":{\"a\":\"sub/S1\"}}", ONE_A, NULL, VGEN_ERR_MALFORMED,
                      "is not a plain file name");
     check_index_case("index_path_dotdot", "{\"weight_map\":{\"a\":\"..\"}}", ONE_A, NULL, VGEN_ERR_MALFORMED,
@@ -642,7 +684,8 @@ static void test_message_escaping(void) {
     vgen_err err;
     CHECK_EQ_INT(vgen_st_parse(b.p, b.n, "dir/with\nnewline.safetensors", &set, &err), VGEN_ERR_MALFORMED);
     CHECK(strchr(err.msg, '\n') == NULL);
-    CHECK_STR_CONTAINS(err.msg, "dir/with\\x0anewline.safetensors: tensor \"bad\\x0aname\\x01\\\"q\": unknown dtype \"F99\"");
+    CHECK_STR_CONTAINS(err.msg,
+                       "dir/with\\x0anewline.safetensors: tensor \"bad\\x0aname\\x01\\\"q\": unknown dtype \"F99\"");
     stb_free(&b);
     char longname[2100] = "{\"";
     memset(longname + 2, 'x', 2000);
@@ -667,6 +710,7 @@ int main(void) {
     RUN(test_writer_too_few_bytes);
     RUN(test_writer_invalid_decls);
     RUN(test_writer_io_error);
+    RUN(test_writer_write_failure);
     RUN(test_writer_replaces);
     for (size_t i = 0; i < STB_N_MALFORMED; i++) { /* one test per rule, reported under its name */
         tu_current_failed = 0;
