@@ -52,6 +52,7 @@ struct vgen_backend {
     const char *name;     /* "cpu", "cuda" */
     vgen_device device;
     void *impl;           /* backend-private state */
+    vgen_threadpool *pool; /* threads for the backend's CPU-side work (borrowed); NULL = run serially */
 
     /* Whether op can run with weights in format (format is ignored for ops without weights). */
     bool (*supports)(const vgen_backend *be, vgen_op op, vgen_wformat format);
