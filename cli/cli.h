@@ -2,6 +2,8 @@
 #ifndef VGEN_CLI_H
 #define VGEN_CLI_H
 
+#include <stddef.h>
+
 #include "vgen.h"
 
 /* Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C). */
@@ -18,7 +20,11 @@ const char *cli_bytes(double bytes, char *buf, unsigned size);
 void cli_trap_sigint(void);
 int cli_interrupted(void);
 
+/* Where presets are looked up by name: the source tree's presets/, then the installed share/vgen/presets. */
+const char *const *cli_preset_dirs(size_t *n);
+
 int cli_cmd_info(int argc, char **argv);
+int cli_cmd_presets(int argc, char **argv);
 int cli_cmd_quantize(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct command {
 static const command k_commands[] = {
     {"info", cli_cmd_info, "show the tensors, dtypes, shapes, layout and quantization of a model file or directory"},
     {"quantize", cli_cmd_quantize, "write a quantized copy of a safetensors checkpoint (int8, fp8, int4)"},
+    {"presets", cli_cmd_presets, "list the presets (precision and placement of each component)"},
 };
 
 static void usage(FILE *out) {

@@ -142,6 +142,21 @@ VGEN_API vgen_quantize_params vgen_quantize_params_init(void);
 VGEN_API vgen_status vgen_quantize_file(vgen_context *ctx, const char *in_path, const char *out_path,
                                         const vgen_quantize_params *params);
 
+/* ---- presets ---------------------------------------------------------------------------------- */
+
+/* A preset (presets/NAME.json) picks the weight format, compute precision, device and offload policy of every
+ * component so a run fits a memory budget. The schema is in pipeline/preset.h and docs/presets.md. */
+typedef struct vgen_preset vgen_preset;
+
+/* name_or_path: a path (contains '/' or ends in .json), or a name looked up as DIR/NAME.json in search_dirs.
+ * A malformed preset (unknown key, bad value) fails with VGEN_ERR_INVALID_ARGUMENT naming the key and file. */
+VGEN_API vgen_status vgen_preset_load(vgen_context *ctx, const char *name_or_path, const char *const *search_dirs,
+                                      size_t n_dirs, vgen_preset **out);
+VGEN_API void vgen_preset_free(vgen_preset **preset);
+VGEN_API const char *vgen_preset_name(const vgen_preset *preset);
+VGEN_API const char *vgen_preset_description(const vgen_preset *preset);
+VGEN_API const char *vgen_preset_path(const vgen_preset *preset);
+
 #ifdef __cplusplus
 }
 #endif
