@@ -2,7 +2,9 @@
  *
  * For each format (random N(0,1) weights quantized with vgen_wformat_quantize), x in f32 and bf16, y in f32 (and
  * bf16 for a subset), with and without bias, over shapes that cover M = 1, odd K below a group, K not a multiple
- * of 32/64/128, and several weight tiles plus a remainder, y_cpu is compared with y_ref.
+ * of 32/64/128, and several weight tiles plus a remainder, y_cpu is compared with y_ref. Each case runs on three CPU
+ * backends: default tiles, tiles capped at 64 columns (so that N = 300 is 4 full tiles and a remainder of 44; the
+ * default tiles are 256..2048 columns wide and only split real DiT shapes), and no thread pool.
  *
  * Error budgets. u = 2^-24 (f32 unit roundoff); S[m, n] = sum_k |x[m, k]| |w[n, k]| + |b[n]| over the operands in
  * the compute precision (bf16-rounded for bf16 compute). The reference sums exact products in double and rounds
@@ -38,7 +40,11 @@
 #define GUARD 64
 #define GUARD_BYTE 0xA5
 
-static vgen_backend *g_ref, *g_cpu;
+/* The CPU backends under test: default tiles on a 2-thread pool; 64-column tiles, so that small shapes span many
+ * tiles; and default tiles with no pool (everything on the caller). */
+#define N_CPU 3
+static vgen_backend *g_ref, *g_cpu[N_CPU];
+static const char *const g_cpu_label[N_CPU] = {"default tiles", "64-column tiles", "no thread pool"};
 static vgen_threadpool *g_pool;
 static double g_worst[2]; /* largest |error| / per-element budget seen, per compute dtype (0 f32, 1 bf16) */
 
@@ -76,8 +82,8 @@ static void qweights_free(qweights *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* Random N(0,1) weights [n, k] quantized as f; returns 0 on success. */
-static int qweights_make(qweights *w, vgen_wformat f, int64_t n, int64_t k, uint64_t seed) {
+/* Random N(0, amp^2) weights [n, k] quantized as f; returns 0 on success. */
+static int qweights_make(qweights *w, vgen_wformat f, int64_t n, int64_t k, float amp, uint64_t seed) {
     memset(w, 0, sizeof *w);
     size_t data_bytes, n_scales, n_zeros;
     if (vgen_wformat_data_bytes(f, n, k, &data_bytes) || vgen_wformat_scale_count(f, n, k, &n_scales) ||
@@ -89,7 +95,7 @@ static int qweights_make(qweights *w, vgen_wformat f, int64_t n, int64_t k, uint
     w->zeros = n_zeros ? malloc(n_zeros) : NULL;
     w->deq = malloc((size_t)(n * k) * sizeof(float));
     int rc = (!src || !w->data || (n_scales && !w->scales) || (n_zeros && !w->zeros) || !w->deq) ? -1 : 0;
-    for (int64_t i = 0; !rc && i < n * k; i++) src[i] = rng_gauss(&seed);
+    for (int64_t i = 0; !rc && i < n * k; i++) src[i] = amp * rng_gauss(&seed);
     vgen_err err;
     if (!rc) rc = vgen_wformat_quantize(f, src, n, k, w->data, w->scales, w->zeros, &err);
     free(src);
@@ -172,9 +178,10 @@ static const char *case_str(const lin_case *c, char *buf, size_t size) {
     return buf;
 }
 
-static void compare(const lin_case *c, const vgen_tensor *x, const qweights *w, const float *b,
-                    const vgen_tensor *yr, const vgen_tensor *yc) {
-    char name[160];
+/* s: [M, N] the S of each element (abs_dot). */
+static void compare(const lin_case *c, const char *label, const double *s, const vgen_tensor *yr,
+                    const vgen_tensor *yc) {
+    char name[200], cs[160];
     double d2 = 0.0, r2 = 0.0, worst = 0.0;
     int64_t bad = -1, nonfinite = -1;
     for (int64_t m = 0; m < c->m; m++) {
@@ -182,14 +189,14 @@ static void compare(const lin_case *c, const vgen_tensor *x, const qweights *w, 
             int64_t i = m * c->n + n;
             double vr = elem(yr->data, c->ydt, i), vc = elem(yc->data, c->ydt, i), d = fabs(vc - vr);
             if (!isfinite(vc) || !isfinite(vr)) nonfinite = i;
-            double ratio = d / elem_budget(c, abs_dot(c, x, w, b, m, n), vr);
+            double ratio = d / elem_budget(c, s[i], vr);
             if (ratio > worst) worst = ratio;
             if (ratio > 1.0 && bad < 0) bad = i;
             d2 += d * d;
             r2 += vr * vr;
         }
     }
-    case_str(c, name, sizeof name);
+    snprintf(name, sizeof name, "%s (%s)", case_str(c, cs, sizeof cs), label);
     CHECKF(nonfinite < 0, "%s: non-finite output at %lld", name, (long long)nonfinite);
     CHECKF(bad < 0, "%s: element %lld off by %.3g x its budget", name, (long long)bad, worst);
     double rel = sqrt(d2 / (r2 > 0.0 ? r2 : 1.0));
@@ -200,7 +207,8 @@ static void compare(const lin_case *c, const vgen_tensor *x, const qweights *w, 
     if (getenv("VGEN_TEST_VERBOSE")) printf("  %s: worst %.3g rel %.3g\n", name, worst, rel);
 }
 
-/* Runs both backends on one case (x has rank 3 when M splits as 2 x M/2, to cover leading dims). */
+/* Runs the reference and every CPU backend on one case (x has rank 3 when M splits as 2 x M/2, to cover leading
+ * dims). */
 static void run_case(const lin_case *c, const qweights *w, uint64_t seed) {
     int rank3 = c->m % 2 == 0 && c->m >= 4;
     int64_t xs[3] = {2, c->m / 2, c->k}, ys[3] = {2, c->m / 2, c->n};
@@ -209,21 +217,28 @@ static void run_case(const lin_case *c, const qweights *w, uint64_t seed) {
     vgen_tensor x, yr, yc;
     void *xb = NULL, *rb = NULL, *cb = NULL;
     float *bias = c->bias ? malloc((size_t)c->n * sizeof *bias) : NULL;
+    double *s = malloc((size_t)(c->m * c->n) * sizeof *s);
     int ok = !guarded_alloc(&x, &xb, c->xdt, nd, xs) && !guarded_alloc(&yr, &rb, c->ydt, nd, ys) &&
-             !guarded_alloc(&yc, &cb, c->ydt, nd, ys) && (!c->bias || bias);
+             !guarded_alloc(&yc, &cb, c->ydt, nd, ys) && (!c->bias || bias) && s;
     CHECK(ok);
     if (ok) {
         fill_gauss(&x, seed);
         for (int64_t n = 0; bias && n < c->n; n++) bias[n] = rng_gauss(&seed);
+        for (int64_t i = 0; i < c->m * c->n; i++) s[i] = abs_dot(c, &x, w, bias, i / c->n, i % c->n);
         vgen_err err;
         int rc = g_ref->linear(g_ref, &x, &w->q, bias, &yr, &err);
         CHECKF(rc == VGEN_OK, "ref: %s", err.msg);
-        int rc2 = g_cpu->linear(g_cpu, &x, &w->q, bias, &yc, &err);
-        CHECKF(rc2 == VGEN_OK, "cpu: %s", err.msg);
-        CHECK(guards_intact(&yr) && guards_intact(&yc));
-        if (rc == VGEN_OK && rc2 == VGEN_OK) compare(c, &x, w, bias, &yr, &yc);
+        for (int b = 0; b < N_CPU; b++) {
+            vgen_backend *be = g_cpu[b];
+            memset(yc.data, 0, vgen_tensor_bytes(&yc));
+            int rc2 = be->linear(be, &x, &w->q, bias, &yc, &err);
+            CHECKF(rc2 == VGEN_OK, "cpu: %s", err.msg);
+            CHECK(guards_intact(&yr) && guards_intact(&yc));
+            if (rc == VGEN_OK && rc2 == VGEN_OK) compare(c, g_cpu_label[b], s, &yr, &yc);
+        }
     }
     free(bias);
+    free(s);
     free(xb);
     free(rb);
     free(cb);
@@ -242,7 +257,7 @@ static void test_parity_all_formats(void) {
         for (int s = 0; s < N_SHAPES; s++) {
             const int64_t *sh = k_shapes[s];
             qweights w;
-            int made = qweights_make(&w, (vgen_wformat)f, sh[2], sh[1], seed++) == 0;
+            int made = qweights_make(&w, (vgen_wformat)f, sh[2], sh[1], 1.0f, seed++) == 0;
             CHECKF(made, "quantize %s [%lld, %lld]", vgen_wformat_get((vgen_wformat)f)->name, (long long)sh[2],
                    (long long)sh[1]);
             if (!made) continue;
@@ -264,9 +279,10 @@ static void test_parity_all_formats(void) {
     printf("  worst error / per-element budget: f32 compute %.3g, bf16 compute %.3g\n", g_worst[0], g_worst[1]);
 }
 
-/* The CPU backend's dequantized tiles are the reference dequantizer's values, bit for bit (bf16: its RNE). */
+/* The CPU backend's dequantized tiles are the reference dequantizer's values, bit for bit (bf16: its RNE; an f32
+ * NaN only has to be a NaN, as x86 may propagate either operand's payload through a multiply). */
 static void check_tile(const qweights *w, vgen_dtype dt, int simd) {
-    int64_t n = w->q.rows, k = w->q.cols, r0 = 1, nr = n - 2;
+    int64_t n = w->q.rows, k = w->q.cols, r0 = 1, nr = n - 1; /* from row 1: the tile is offset in W */
     size_t es = vgen_dtype_size(dt);
     void *tile = malloc((size_t)(nr * k) * es);
     float *rowbuf = malloc((size_t)(vgen_threadpool_size(g_pool) * k) * sizeof(float));
@@ -277,8 +293,9 @@ static void check_tile(const qweights *w, vgen_dtype dt, int simd) {
         int64_t bad = -1;
         for (int64_t i = 0; i < nr * k && bad < 0; i++) {
             float ref = w->deq[r0 * k + i];
+            float got = dt == VGEN_DTYPE_F32 ? ((float *)tile)[i] : 0.0f;
             int same = dt == VGEN_DTYPE_BF16 ? ((uint16_t *)tile)[i] == vgen_f32_to_bf16(ref)
-                                             : vgen_f32_bits(((float *)tile)[i]) == vgen_f32_bits(ref);
+                                             : vgen_f32_bits(got) == vgen_f32_bits(ref) || (isnan(got) && isnan(ref));
             if (!same) bad = i;
         }
         CHECKF(bad < 0, "%s K=%lld %s simd=%d: tile element %lld differs from the reference",
@@ -288,14 +305,18 @@ static void check_tile(const qweights *w, vgen_dtype dt, int simd) {
     free(rowbuf);
 }
 
+/* Every format, K from 1 to several SIMD blocks plus tails, with the AVX-512 kernels and without; also weights of
+ * 1e-5 magnitude, which are subnormal in f16 and bf16-round near the bottom of the f32 range of scales. */
 static void test_dequant_tiles_exact(void) {
     static const int64_t ks[] = {1, 31, 33, 200, 1536};
     int simd_max = vgen_dequant_have_avx512();
     uint64_t seed = 99;
     for (int f = 0; f < VGEN_WF_COUNT; f++) {
-        for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        for (size_t i = 0; i < 2 * sizeof ks / sizeof ks[0]; i++) {
             qweights w;
-            if (qweights_make(&w, (vgen_wformat)f, 9, ks[i], seed++)) {
+            size_t ki = i % (sizeof ks / sizeof ks[0]);
+            float amp = i == ki ? 1.0f : 1e-5f;
+            if (qweights_make(&w, (vgen_wformat)f, 9, ks[ki], amp, seed++)) {
                 CHECK(!"quantize");
                 continue;
             }
@@ -308,6 +329,45 @@ static void test_dequant_tiles_exact(void) {
     }
 }
 
+/* Every code of the 8-bit and 4-bit formats (bytes 0..255 along each row, all zero points), with scales that are
+ * ordinary, negative, zero, subnormal, huge (products overflow to Inf), Inf and NaN: the SIMD tiles still match the
+ * reference. Such scales never come out of the quantizer, but a file may hold them. */
+static void test_dequant_all_codes(void) {
+    static const float row_scales[] = {0.37f, 0.37f, -1.5f, 0.0f, 1e-40f, 3e38f, INFINITY, NAN}; /* row 0 unchecked */
+    const int64_t n = (int64_t)(sizeof row_scales / sizeof row_scales[0]), k = 2 * 256 + 37;
+    static const vgen_wformat fmts[] = {VGEN_WF_INT8_ROW, VGEN_WF_FP8_E4M3_ROW, VGEN_WF_FP8_E4M3_TENSOR,
+                                        VGEN_WF_INT4_G32, VGEN_WF_INT4_G128_ZP};
+    for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+        const vgen_wformat_traits *tr = vgen_wformat_get(fmts[f]);
+        size_t row_bytes, n_scales, n_zeros;
+        vgen_wformat_row_bytes(fmts[f], k, &row_bytes);
+        vgen_wformat_scale_count(fmts[f], n, k, &n_scales);
+        vgen_wformat_zero_count(fmts[f], n, k, &n_zeros);
+        qweights w = {0};
+        w.data = malloc(row_bytes * (size_t)n);
+        w.scales = malloc(n_scales * sizeof(float));
+        w.zeros = n_zeros ? malloc(n_zeros) : NULL;
+        w.deq = malloc((size_t)(n * k) * sizeof(float));
+        if (!w.data || !w.scales || (n_zeros && !w.zeros) || !w.deq) {
+            CHECK(!"allocation");
+            qweights_free(&w);
+            continue;
+        }
+        for (size_t i = 0; i < row_bytes * (size_t)n; i++) ((uint8_t *)w.data)[i] = (uint8_t)(i * 7 % 256);
+        size_t per_row = n_scales / (size_t)n;
+        for (size_t i = 0; i < n_scales; i++) w.scales[i] = row_scales[(per_row ? i / per_row : i) % (size_t)n];
+        for (size_t i = 0; i < n_zeros; i++) w.zeros[i] = (uint8_t)(i % 16);
+        w.q = (vgen_qmatrix){fmts[f], n, k, w.data, w.scales, w.zeros};
+        vgen_wformat_dequantize_rows(&w.q, 0, n, w.deq);
+        for (int simd = 0; simd <= vgen_dequant_have_avx512(); simd++) {
+            check_tile(&w, VGEN_DTYPE_F32, simd);
+            check_tile(&w, VGEN_DTYPE_BF16, simd);
+        }
+        CHECK(tr != NULL);
+        qweights_free(&w);
+    }
+}
+
 /* A hand-computed case: x = [1, 2, 3], W = [[1, 0, -1], [2, 2, 2]], b = [0.5, -1] -> y = [-1.5, 11]. */
 static void test_known_values(void) {
     float wv[6] = {1, 0, -1, 2, 2, 2}, xv[3] = {1, 2, 3}, b[2] = {0.5f, -1.0f}, y[2];
@@ -316,7 +376,7 @@ static void test_known_values(void) {
     int64_t xs[1] = {3}, ys[1] = {2};
     vgen_tensor_view(&x, VGEN_DTYPE_F32, 1, xs, xv, NULL);
     vgen_tensor_view(&yt, VGEN_DTYPE_F32, 1, ys, y, NULL);
-    vgen_backend *bes[2] = {g_ref, g_cpu};
+    vgen_backend *bes[2] = {g_ref, g_cpu[0]};
     for (int i = 0; i < 2; i++) {
         vgen_err err;
         memset(y, 0, sizeof y);
@@ -337,11 +397,12 @@ static void expect_shape_error(vgen_backend *be, const vgen_tensor *x, const vge
 static void test_shape_errors(void) {
     float wv[5 * 4] = {0}, xv[3 * 5] = {0}, yv[3 * 8] = {0};
     vgen_qmatrix q = {VGEN_WF_F32, 5, 4, wv, NULL, NULL}; /* W [5, 4]: K = 4, N = 5 */
-    vgen_backend *bes[2] = {g_ref, g_cpu};
+    vgen_backend *bes[2] = {g_ref, g_cpu[0]};
     for (int i = 0; i < 2; i++) {
         vgen_backend *be = bes[i];
         vgen_tensor x, y;
-        int64_t x35[2] = {3, 5}, x34[2] = {3, 4}, y35[2] = {3, 5}, y34[2] = {3, 4}, y25[2] = {2, 5}, y135[3] = {1, 3, 5};
+        int64_t x35[2] = {3, 5}, x34[2] = {3, 4}, y35[2] = {3, 5}, y34[2] = {3, 4}, y25[2] = {2, 5};
+        int64_t y135[3] = {1, 3, 5};
         vgen_tensor_view(&x, VGEN_DTYPE_F32, 2, x35, xv, NULL); /* K mismatch: 5 vs 4 */
         vgen_tensor_view(&y, VGEN_DTYPE_F32, 2, y35, yv, NULL);
         expect_shape_error(be, &x, &q, &y, "x [3, 5]");
@@ -368,13 +429,14 @@ static void test_shape_errors(void) {
         CHECK_EQ_INT(be->linear(be, &x, &bad, NULL, &y, &err), VGEN_ERR_INVALID_ARGUMENT);
         CHECK(be->supports(be, VGEN_OP_LINEAR, VGEN_WF_INT4_G64_ZP));
         CHECK(!be->supports(be, VGEN_OP_COUNT, VGEN_WF_F32));
+        CHECK(be->supports(be, VGEN_OP_CONV3D, VGEN_WF_F32) == (be->conv3d != NULL)); /* other ops: pointer set */
     }
 }
 
 /* Repeated calls reuse the cached primitives; many distinct shapes keep the cache bounded and still work. */
 static void test_primitive_cache(void) {
     qweights w;
-    if (qweights_make(&w, VGEN_WF_INT8_ROW, 40, 24, 7)) {
+    if (qweights_make(&w, VGEN_WF_INT8_ROW, 40, 24, 1.0f, 7)) {
         CHECK(!"quantize");
         return;
     }
@@ -387,31 +449,34 @@ static void test_primitive_cache(void) {
         int64_t xs[2] = {m, 24}, ys[2] = {m, 40};
         vgen_tensor_view(&x, VGEN_DTYPE_F32, 2, xs, xv, NULL);
         vgen_tensor_view(&y, VGEN_DTYPE_F32, 2, ys, yv, NULL);
-        CHECK_EQ_INT(g_cpu->linear(g_cpu, &x, &w.q, NULL, &y, &err), VGEN_OK);
+        CHECK_EQ_INT(g_cpu[0]->linear(g_cpu[0], &x, &w.q, NULL, &y, &err), VGEN_OK);
         if (m == 1) {
-            builds0 = vgen_backend_cpu_primitive_builds(g_cpu);
-            CHECK_EQ_INT(g_cpu->linear(g_cpu, &x, &w.q, NULL, &y, &err), VGEN_OK);
-            CHECK_EQ_INT(vgen_backend_cpu_primitive_builds(g_cpu), builds0);
+            builds0 = vgen_backend_cpu_primitive_builds(g_cpu[0]);
+            CHECK_EQ_INT(g_cpu[0]->linear(g_cpu[0], &x, &w.q, NULL, &y, &err), VGEN_OK);
+            CHECK_EQ_INT(vgen_backend_cpu_primitive_builds(g_cpu[0]), builds0);
         }
     }
-    CHECK(vgen_backend_cpu_primitive_builds(g_cpu) >= builds0 + 79);
+    CHECK(vgen_backend_cpu_primitive_builds(g_cpu[0]) >= builds0 + 79);
     CHECK_EQ_INT(vgen_backend_cpu_primitive_builds(g_ref), -1);
     qweights_free(&w);
 }
 
 int main(void) {
     vgen_err err;
+    vgen_err_clear(&err);
     if (vgen_threadpool_new(2, &g_pool, &err) || vgen_backend_ref_new(&g_ref, &err) ||
-        vgen_backend_cpu_new(g_pool, &g_cpu, &err)) {
+        vgen_backend_cpu_new(g_pool, &g_cpu[0], &err) || vgen_backend_cpu_new(g_pool, &g_cpu[1], &err) ||
+        vgen_backend_cpu_set_tile_cols(g_cpu[1], 64) || vgen_backend_cpu_new(NULL, &g_cpu[2], &err)) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return 1;
     }
     RUN(test_known_values);
     RUN(test_shape_errors);
     RUN(test_dequant_tiles_exact);
+    RUN(test_dequant_all_codes);
     RUN(test_primitive_cache);
     RUN(test_parity_all_formats);
-    vgen_backend_free(&g_cpu);
+    for (int i = 0; i < N_CPU; i++) vgen_backend_free(&g_cpu[i]);
     vgen_backend_free(&g_ref);
     vgen_threadpool_free(&g_pool);
     return test_summary();

@@ -9,12 +9,16 @@
  *     rounded for bf16 compute), and the GEMM for that block writes y[:, n0:n0+nt] in place (row stride N), with the
  *     bias slice bias[n0:n0+nt] added by oneDNN.
  *   - Scales are applied while dequantizing rather than as a per-column output scale: oneDNN 2.6 adds the matmul
- *     bias before output scales, and a per-column bias post-op on a strided y falls back to its reference kernel;
- *     the multiply is free in a memory-bound pass, and the GEMM then uses exactly the reference's weights.
+ *     bias before output scales (dst = scale * (acc + bias)), and a per-column bias post-op on a strided y falls
+ *     back to its reference kernel (ref:any), both measured; one multiply per weight in a pass that runs anyway
+ *     costs nothing measurable, and the GEMM then uses exactly the reference's bf16 weights.
  *   - oneDNN 2.6 has no f32 x f32 -> bf16 matmul, so f32 compute with a bf16 y writes f32 into a staging buffer that
  *     is then rounded (RNE) into y, in bounded blocks of rows.
  *   - Dequantization runs on the vgen thread pool and the GEMM on oneDNN's OpenMP threads, one after the other, so
- *     the two never compete for the cores.
+ *     they do not oversubscribe the cores (OpenMP workers spin for a moment after each GEMM, which slows the next
+ *     tile's dequantization a little; all dequantization together is 2-4% of a call at M = 1200 on 2 cores).
+ *   - Tile widths (below) were measured with oneDNN 2.6.3 on a 2-core AVX-512 (bf16, VNNI) EPYC: gemm:jit on a
+ *     strided y is as fast as brgemm on packed weights from about 1024 columns up (docs/bench-linear.md).
  * Primitives are cached per backend (dnnl_matmul.c); scratch buffers grow as needed and live as long as the
  * backend. A backend serves one caller at a time.
  */
@@ -28,11 +32,12 @@
 #include "cpu/dnnl_matmul.h"
 #include "cpu/scratch.h"
 #include "numeric.h"
+#include "ref/backend_common.h"
 #include "ref/linear_check.h"
 #include "threadpool.h"
 
 #define CPU_PRIMITIVE_CACHE 64
-#define TILE_BYTES (8u << 20)        /* dequantized tile budget: well inside L3, so the GEMM reads it warm */
+#define TILE_BYTES (16u << 20)       /* dequantized tile budget: within L3 (32 MiB here), read warm by the GEMM */
 #define TILE_MIN_COLS 256            /* below this the GEMM loses efficiency (measured: ~10% at 256 vs 1024+) */
 #define TILE_MAX_COLS 2048           /* the best block width measured for oneDNN 2.6 bf16 and f32 GEMM */
 #define STAGE_BYTES (32u << 20)      /* f32 staging for bf16 y with f32 compute */
@@ -44,6 +49,7 @@ typedef struct cpu_impl {
     vgen_scratch rowbuf;   /* [n_threads, K] f32, reference-dequantizer staging */
     vgen_scratch stage;    /* [mc, nt] f32 GEMM output when y is bf16 and compute f32 */
     int simd;
+    int64_t tile_cols;     /* 0: chosen per call by tile_cols(); else this width (vgen_backend_cpu_set_tile_cols) */
 } cpu_impl;
 
 /* One linear call, resolved. */
@@ -64,7 +70,8 @@ static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; 
 
 /* Columns per tile: TILE_MAX_COLS for weights read in place; else as many as fit TILE_BYTES, clamped; then evened
  * out over the tiles (multiples of 64) so the last tile is not a sliver. */
-static int64_t tile_cols(int64_t k, int64_t n, size_t es, int direct) {
+static int64_t tile_cols(int64_t k, int64_t n, size_t es, int direct, int64_t forced) {
+    if (forced > 0) return forced < n ? forced : n;
     int64_t nt = TILE_MAX_COLS;
     if (!direct) {
         nt = (int64_t)(TILE_BYTES / ((size_t)k * es)) / 64 * 64;
@@ -138,8 +145,8 @@ static int reserve_tiles(cpu_impl *im, const lin_call *c, vgen_err *err) {
     return vgen_scratch_reserve(&im->rowbuf, threads * (size_t)c->k * sizeof(float), "dequantization rows", err);
 }
 
-static void resolve(const vgen_tensor *x, const vgen_qmatrix *w, const float *bias, vgen_tensor *y, int64_t m,
-                    lin_call *c) {
+static void resolve(const cpu_impl *im, const vgen_tensor *x, const vgen_qmatrix *w, const float *bias,
+                    vgen_tensor *y, int64_t m, lin_call *c) {
     memset(c, 0, sizeof *c);
     c->w = w;
     c->bias = bias;
@@ -153,7 +160,7 @@ static void resolve(const vgen_tensor *x, const vgen_qmatrix *w, const float *bi
     c->direct = (w->format == VGEN_WF_F32 && c->cdt == VGEN_DTYPE_F32) ||
                 (w->format == VGEN_WF_BF16 && c->cdt == VGEN_DTYPE_BF16);
     c->staged = c->cdt == VGEN_DTYPE_F32 && c->ydt == VGEN_DTYPE_BF16;
-    c->nt = tile_cols(c->k, c->n, vgen_dtype_size(c->cdt), c->direct);
+    c->nt = tile_cols(c->k, c->n, vgen_dtype_size(c->cdt), c->direct, im->tile_cols);
 }
 
 static int cpu_linear(vgen_backend *be, const vgen_tensor *x, const vgen_qmatrix *w, const float *bias,
@@ -163,7 +170,7 @@ static int cpu_linear(vgen_backend *be, const vgen_tensor *x, const vgen_qmatrix
     int rc = vgen_linear_check("cpu", x, w, y, &m, err);
     if (rc || m == 0) return rc;
     lin_call c;
-    resolve(x, w, bias, y, m, &c);
+    resolve(im, x, w, bias, y, m, &c);
     rc = reserve_tiles(im, &c, err);
     for (int64_t n0 = 0; !rc && n0 < c.n; n0 += c.nt) {
         int64_t nc = c.n - n0 < c.nt ? c.n - n0 : c.nt;
@@ -177,9 +184,14 @@ int64_t vgen_backend_cpu_primitive_builds(const vgen_backend *be) {
     return vgen_dnnl_build_count(((const cpu_impl *)be->impl)->dnnl);
 }
 
+int vgen_backend_cpu_set_tile_cols(vgen_backend *be, int64_t cols) {
+    if (!be || be->linear != cpu_linear || !be->impl || cols < 0) return VGEN_ERR_INVALID_ARGUMENT;
+    ((cpu_impl *)be->impl)->tile_cols = cols;
+    return VGEN_OK;
+}
+
 static bool cpu_supports(const vgen_backend *be, vgen_op op, vgen_wformat format) {
-    (void)be;
-    return op == VGEN_OP_LINEAR && vgen_wformat_get(format) != NULL;
+    return vgen_backend_has_op(be, op, format);
 }
 
 static void cpu_destroy(vgen_backend *be) {
@@ -211,8 +223,8 @@ int vgen_backend_cpu_new(vgen_threadpool *pool, vgen_backend **out, vgen_err *er
     }
     im->pool = pool;
     im->simd = vgen_dequant_have_avx512();
-    *be = (vgen_backend){.name = "cpu", .device = VGEN_DEVICE_CPU, .impl = im, .supports = cpu_supports,
-                         .linear = cpu_linear, .destroy = cpu_destroy};
+    *be = (vgen_backend){.name = "cpu", .device = VGEN_DEVICE_CPU, .impl = im, .pool = pool,
+                         .supports = cpu_supports, .linear = cpu_linear, .destroy = cpu_destroy};
     *out = be;
     return VGEN_OK;
 }

@@ -1,10 +1,13 @@
 /* dequant_avx512.c - AVX-512 dequantization of weight rows (dequant_row.h).
  *
- * Each kernel builds 16 f32 values at a time with integer and exact float operations only (int -> float
- * conversions of small integers, one multiply by the scale), so it reproduces the reference dequantizer bit for bit;
- * tails use the same formulas in scalar C. No denormal arithmetic is used to decode e4m3 (oneDNN threads may run with
- * FTZ/DAZ set). Compiled with function-level target attributes and dispatched at run time, so the library itself
- * still runs on any x86-64. */
+ * Every value is formed exactly as the reference forms it: integer and exact float operations (int -> float of
+ * small integers, e4m3 decoded by bit manipulation) and then the one f32 multiply by the scale; bf16 outputs use the
+ * integer RNE of numeric.h. The bf16 paths of fp8 and int4 compute each possible value once (per row / per group)
+ * into a table and look codes up with vpermw / vpermt2w, which is 2-3x faster than decoding each element and gives
+ * the same bits. Tails use the same formulas in scalar C. No denormal arithmetic is used to decode e4m3 (oneDNN
+ * threads may run with FTZ/DAZ set). tests/test_linear.c checks every code of every 8- and 4-bit format, with
+ * ordinary, negative, zero, subnormal, huge, Inf and NaN scales, against the reference. Compiled with function-level
+ * target attributes and dispatched at run time, so the library itself still runs on any x86-64. */
 #include "cpu/dequant_row.h"
 
 #include "numeric.h"
@@ -71,9 +74,39 @@ VGEN_AVX512 static inline __m512 e4m3_decode(__m512i c) {
     return _mm512_castsi512_ps(_mm512_or_si512(v, sign));
 }
 
-VGEN_AVX512 static void row_e4m3(const uint8_t *c, float s, int64_t kd, void *out, int bf16) {
+/* bf16 out: the 128 magnitudes bf16(e4m3(c & 0x7f) * s) form a table in four registers, and each 32 codes are
+ * looked up with two vpermt2w and a blend on bit 6. The sign bit then flips the result's sign, which equals the
+ * reference's rounding of -(v * s) because RNE is symmetric; NaN stays 0x7FC0 as vgen_f32_to_bf16 makes it. */
+VGEN_AVX512 static void e4m3_table_bf16(float s, __m512i table[4]) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512 vs = _mm512_set1_ps(s);
+    for (int t = 0; t < 4; t++) {
+        __m512i c0 = _mm512_add_epi32(iota, _mm512_set1_epi32(32 * t));
+        __m512i c1 = _mm512_add_epi32(c0, _mm512_set1_epi32(16));
+        __m256i lo = bf16_rne(_mm512_mul_ps(e4m3_decode(c0), vs)), hi = bf16_rne(_mm512_mul_ps(e4m3_decode(c1), vs));
+        table[t] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    }
+}
+
+VGEN_AVX512 static inline void e4m3_block32_bf16(const uint8_t *c, int64_t k, const __m512i table[4], uint16_t *out) {
+    __m512i v = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(c + k)));
+    __m512i r0 = _mm512_permutex2var_epi16(table[0], v, table[1]); /* index bits 0..5: entries 0..63 */
+    __m512i r1 = _mm512_permutex2var_epi16(table[2], v, table[3]); /* entries 64..127 */
+    __m512i r = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(v, _mm512_set1_epi16(0x40)), r0, r1);
+    __mmask32 neg = _mm512_test_epi16_mask(v, _mm512_set1_epi16((short)0x80));
+    __mmask32 nan = _mm512_cmpgt_epu16_mask(_mm512_and_si512(r, _mm512_set1_epi16(0x7fff)), _mm512_set1_epi16(0x7f80));
+    r = _mm512_mask_blend_epi16(neg & ~nan, r, _mm512_xor_si512(r, _mm512_set1_epi16((short)0x8000)));
+    _mm512_storeu_si512(out + k, r);
+}
+
+VGEN_AVX512 static void row_e4m3(const uint8_t *c, float s, int64_t kd, void *out, int bf16) {
     int64_t k = 0;
+    if (bf16 && kd >= 128) { /* the table costs about as much as 128 elements */
+        __m512i table[4];
+        e4m3_table_bf16(s, table);
+        for (; k + 32 <= kd; k += 32) e4m3_block32_bf16(c, k, table, out);
+    }
+    __m512 vs = _mm512_set1_ps(s);
     for (; k + 16 <= kd; k += 16) {
         __m512i ci = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(c + k)));
         store16(out, k, _mm512_mul_ps(e4m3_decode(ci), vs), bf16);
@@ -85,15 +118,30 @@ VGEN_AVX512 static void row_e4m3(const uint8_t *c, float s, int64_t kd, void *ou
 
 static inline int nibble(const uint8_t *p, int64_t k) { return (k & 1) ? p[k >> 1] >> 4 : p[k >> 1] & 0xf; }
 
-/* Elements [k, k + 32) of the row, k even: 16 bytes -> 32 codes in element order. */
-VGEN_AVX512 static inline void int4_block32(const uint8_t *p, int64_t k, __m512i vz, __m512 vs, void *out, int bf16) {
+/* f32 out: elements [k, k + 32) of the row, k even: 16 bytes -> 32 codes in element order, then (q - z) * s. */
+VGEN_AVX512 static inline void int4_block32_f32(const uint8_t *p, int64_t k, __m512i vz, __m512 vs, float *out) {
     __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + (k >> 1))));
     __m256i lo = _mm256_and_si256(b, _mm256_set1_epi16(0x0f));
     __m256i codes = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_srli_epi16(b, 4), 8)); /* bytes lo0 hi0 lo1 .. */
     __m512i q0 = _mm512_cvtepu8_epi32(_mm256_castsi256_si128(codes));
     __m512i q1 = _mm512_cvtepu8_epi32(_mm256_extracti128_si256(codes, 1));
-    store16(out, k, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q0, vz)), vs), bf16);
-    store16(out, k + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q1, vz)), vs), bf16);
+    _mm512_storeu_ps(out + k, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q0, vz)), vs));
+    _mm512_storeu_ps(out + k + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q1, vz)), vs));
+}
+
+/* bf16 out: the group's 16 possible values bf16((q - z) * s) form a table, and each 16 bytes of codes become 32
+ * 16-bit table indices (byte i -> lanes 2i, 2i + 1: low nibble, high nibble) looked up with one vpermw. */
+VGEN_AVX512 static inline __m512i int4_table_bf16(int z, float s) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iota, _mm512_set1_epi32(z))), _mm512_set1_ps(s));
+    return _mm512_zextsi256_si512(bf16_rne(v));
+}
+
+VGEN_AVX512 static inline void int4_block32_bf16(const uint8_t *p, int64_t k, __m512i table, uint16_t *out) {
+    __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + (k >> 1))));
+    __m512i idx = _mm512_or_si512(_mm512_and_si512(b, _mm512_set1_epi32(0x0f)),
+                                  _mm512_slli_epi32(_mm512_srli_epi32(b, 4), 16));
+    _mm512_storeu_si512(out + k, _mm512_permutexvar_epi16(idx, table));
 }
 
 VGEN_AVX512 static void row_int4(const uint8_t *p, const float *s, const uint8_t *z, int64_t kd, int64_t group,
@@ -102,9 +150,14 @@ VGEN_AVX512 static void row_int4(const uint8_t *p, const float *s, const uint8_t
     for (int64_t g = 0; g < n_groups; g++) {
         int64_t k = g * group, end = k + group < kd ? k + group : kd;
         int zp = z ? z[g] : 8;
-        __m512i vz = _mm512_set1_epi32(zp);
-        __m512 vs = _mm512_set1_ps(s[g]);
-        for (; k + 32 <= end; k += 32) int4_block32(p, k, vz, vs, out, bf16);
+        if (bf16) {
+            __m512i table = int4_table_bf16(zp, s[g]);
+            for (; k + 32 <= end; k += 32) int4_block32_bf16(p, k, table, out);
+        } else {
+            __m512i vz = _mm512_set1_epi32(zp);
+            __m512 vs = _mm512_set1_ps(s[g]);
+            for (; k + 32 <= end; k += 32) int4_block32_f32(p, k, vz, vs, out);
+        }
         for (; k < end; k++) store1(out, k, (float)(nibble(p, k) - zp) * s[g], bf16);
     }
 }
@@ -126,8 +179,19 @@ VGEN_AVX512 static void row_f32_to_bf16(const float *f, int64_t kd, uint16_t *ou
     for (; k < kd; k++) out[k] = vgen_f32_to_bf16(f[k]);
 }
 
+/* f16 -> f32 is exact (vcvtph2ps converts subnormal halves exactly and ignores MXCSR.DAZ). */
+VGEN_AVX512 static void row_f16(const uint16_t *h, int64_t kd, void *out, int bf16) {
+    int64_t k = 0;
+    for (; k + 16 <= kd; k += 16) store16(out, k, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + k))), bf16);
+    for (; k < kd; k++) store1(out, k, vgen_f16_to_f32(h[k]), bf16);
+}
+
 static int row_plain(const vgen_qmatrix *w, int64_t r, vgen_dtype dt, void *out) {
     const int64_t kd = w->cols;
+    if (w->format == VGEN_WF_F16) {
+        row_f16((const uint16_t *)w->data + r * kd, kd, out, dt == VGEN_DTYPE_BF16);
+        return 1;
+    }
     if (w->format == VGEN_WF_BF16 && dt == VGEN_DTYPE_F32) {
         row_bf16_to_f32((const uint16_t *)w->data + r * kd, kd, out);
         return 1;
@@ -136,7 +200,7 @@ static int row_plain(const vgen_qmatrix *w, int64_t r, vgen_dtype dt, void *out)
         row_f32_to_bf16((const float *)w->data + r * kd, kd, out);
         return 1;
     }
-    return 0; /* same-precision copies are never needed (the GEMM reads W directly); f16 uses the reference */
+    return 0; /* same-precision copies are never needed: the GEMM reads W in place */
 }
 
 int vgen_dequant_row_avx512(const vgen_qmatrix *w, int64_t r, vgen_dtype dt, void *out) {

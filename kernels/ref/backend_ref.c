@@ -18,6 +18,7 @@
 
 #include "backend.h"
 #include "numeric.h"
+#include "ref/backend_common.h"
 #include "ref/linear_check.h"
 
 /* x[m, k] as f32 (x is f32 or bf16). */
@@ -63,8 +64,7 @@ static int ref_linear(vgen_backend *be, const vgen_tensor *x, const vgen_qmatrix
 }
 
 static bool ref_supports(const vgen_backend *be, vgen_op op, vgen_wformat format) {
-    (void)be;
-    return op == VGEN_OP_LINEAR && vgen_wformat_get(format) != NULL;
+    return vgen_backend_has_op(be, op, format);
 }
 
 static void ref_destroy(vgen_backend *be) { be->impl = NULL; }

@@ -2,6 +2,7 @@
 #include "ref/linear_check.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Whether the byte ranges of two non-empty tensors intersect (the GEMM cannot run in place). */
 static int overlap(const vgen_tensor *a, const vgen_tensor *b) {
@@ -14,9 +15,14 @@ static int act_dtype_ok(vgen_dtype t) { return t == VGEN_DTYPE_F32 || t == VGEN_
 /* W: format known, N and K positive, data present, scales / zeros present when the format has them. */
 static int check_weights(const char *be, const vgen_qmatrix *w, vgen_err *err) {
     const vgen_wformat_traits *tr = vgen_wformat_get(w->format);
-    if (!tr) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s linear: unknown weight format %d", be, (int)w->format);
+    if (!tr)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s linear: unknown weight format %d", be, (int)w->format);
     if (w->rows <= 0 || w->cols <= 0)
         return vgen_err_set(err, VGEN_ERR_SHAPE, "%s linear: W [%lld, %lld] (%s) must have positive dims", be,
+                            (long long)w->rows, (long long)w->cols, tr->name);
+    size_t bytes;
+    if (vgen_wformat_data_bytes(w->format, w->rows, w->cols, &bytes))
+        return vgen_err_set(err, VGEN_ERR_SHAPE, "%s linear: W [%lld, %lld] (%s) is too large", be,
                             (long long)w->rows, (long long)w->cols, tr->name);
     if (!w->data) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s linear: W (%s) has no data", be, tr->name);
     if (tr->scale_kind != VGEN_SCALE_NONE && !w->scales)
@@ -60,7 +66,8 @@ static int check_shapes(const char *be, const vgen_tensor *x, const vgen_qmatrix
 
 int vgen_linear_check(const char *be, const vgen_tensor *x, const vgen_qmatrix *w, const vgen_tensor *y, int64_t *m,
                       vgen_err *err) {
-    if (!x || !w || !y) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s linear: x, W and y must not be NULL", be);
+    if (!x || !w || !y)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s linear: x, W and y must not be NULL", be);
     int rc = check_weights(be, w, err);
     if (rc) return rc;
     if (x->device != VGEN_DEVICE_CPU || y->device != VGEN_DEVICE_CPU)
