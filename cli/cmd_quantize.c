@@ -49,6 +49,15 @@ static long long file_size(const char *path) {
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* Bytes of tensor data in a checkpoint (a file, an index or a folder); -1 if it cannot be read. */
+static long long data_bytes(vgen_context *ctx, const char *path) {
+    vgen_model_file *f = NULL;
+    if (vgen_model_file_open(ctx, path, &f) != VGEN_OK) return -1;
+    long long n = (long long)vgen_model_file_data_bytes(f);
+    vgen_model_file_free(&f);
+    return n;
+}
+
 int cli_cmd_quantize(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL};
     const char *keep[MAX_KEEP];
@@ -96,10 +105,9 @@ int cli_cmd_quantize(int argc, char **argv) {
     int rc = st == VGEN_OK ? CLI_EXIT_OK : cli_fail(ctx, st);
     if (st == VGEN_OK && !quiet) {
         char a[32], b[32];
-        long long out_size = file_size(pos[1]);
-        printf("wrote %s (%s, format %s)\n", pos[1], cli_bytes((double)out_size, a, sizeof a), qp.format);
-        long long in_size = file_size(pos[0]);
-        if (in_size > 0) printf("input %s: %s\n", pos[0], cli_bytes((double)in_size, b, sizeof b));
+        long long out_size = file_size(pos[1]), in_size = data_bytes(ctx, pos[0]);
+        printf("wrote %s: %s (format %s; input tensors %s)\n", pos[1], cli_bytes((double)out_size, a, sizeof a),
+               qp.format, in_size >= 0 ? cli_bytes((double)in_size, b, sizeof b) : "?");
     }
     vgen_context_free(&ctx);
     return rc;
