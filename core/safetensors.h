@@ -91,7 +91,7 @@ int vgen_st_parse(const uint8_t *base, size_t file_size, const char *display_nam
 
 /* ---- writer ----
  * The header comes first, so every tensor is declared before any data is written; data then streams in
- * declaration order. The file is written to "<path>.tmp.<pid>" and renamed onto path by finish, so an
+ * declaration order. The file is written to a temporary file beside path (core/atomic_file.h) and renamed onto path by finish, so an
  * interrupted write never leaves a file that looks complete. A full disk gives VGEN_ERR_NO_SPACE. */
 typedef struct vgen_st_writer vgen_st_writer;
 

@@ -2,23 +2,21 @@
  *
  * open: validates the declarations, lays the tensors out in declaration order, writes
  *   [u64 LE n][JSON header padded with spaces to n % 8 == 0]
- * to "<path>.tmp.<pid>"; write: streams each tensor's bytes in order; finish: fsync, rename onto path, fsync the
+ * to a temporary file beside path (core/atomic_file.h); write: streams each tensor's bytes in order; finish: fsync, rename onto path, fsync the
  * directory (best effort). Any failure removes the temporary file. A failed writer stays failed: later writes and
  * finish repeat the first error (code and message). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "atomic_file.h"
 #include "checked.h"
 #include "safetensors_impl.h"
 
 struct vgen_st_writer {
-    char *path, *tmp;
-    int fd;
+    char *path;          /* the target, for messages */
+    vgen_atomic_file file; /* the temporary file beside it, renamed onto path by finish */
     char **names;        /* [n] copies, for messages */
     uint64_t *sizes;     /* [n] byte size of each tensor, declaration order */
     size_t n;
@@ -174,79 +172,43 @@ static void header_json(strbuf *b, const vgen_st_decl *decls, const uint64_t *si
 
 /* ---- file I/O --------------------------------------------------------------------------------------------- */
 
-/* Sets err for a failed system call: a full disk or quota is VGEN_ERR_NO_SPACE, anything else VGEN_ERR_IO. */
-static int io_error(vgen_err *err, const char *path, const char *what, int e) {
-    char show[ST_SHOW_MAX];
-    int code = (e == ENOSPC || e == EDQUOT) ? VGEN_ERR_NO_SPACE : VGEN_ERR_IO;
-    return vgen_err_set(err, code, "%s: %s failed (%s)", st_show_path(path, show), what, strerror(e));
-}
-
-static int write_all(int fd, const void *bytes, size_t n) {
-    const uint8_t *p = bytes;
-    while (n > 0) {
-        ssize_t k = write(fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return errno;
-        if (k == 0) return EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static void writer_free(vgen_st_writer *w) {
     if (!w) return;
-    if (w->fd >= 0) close(w->fd);
+    vgen_atomic_abort(&w->file); /* removes the temporary file unless it was committed */
     for (size_t i = 0; w->names && i < w->n; i++) free(w->names[i]);
     free(w->names);
     free(w->sizes);
     free(w->path);
-    free(w->tmp);
     free(w);
-}
-
-/* Closes and removes the temporary file, then frees w. */
-static void writer_discard(vgen_st_writer *w) {
-    if (!w) return;
-    if (w->fd >= 0) {
-        close(w->fd);
-        w->fd = -1;
-        unlink(w->tmp);
-    }
-    writer_free(w);
 }
 
 /* Allocates w with its paths, names and sizes. */
 static vgen_st_writer *writer_new(const char *path, const vgen_st_decl *decls, const uint64_t *sizes, size_t n) {
     vgen_st_writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;
-    w->fd = -1;
+    w->file = vgen_atomic_file_none();
     w->n = n;
-    size_t len = strlen(path) + 32;
     w->path = strdup(path);
-    w->tmp = malloc(len);
     w->names = calloc(n ? n : 1, sizeof *w->names);
     w->sizes = malloc((n ? n : 1) * sizeof *w->sizes);
-    int ok = w->path && w->tmp && w->names && w->sizes;
+    int ok = w->path && w->names && w->sizes;
     for (size_t i = 0; ok && i < n; i++) ok = (w->names[i] = strdup(decls[i].name)) != NULL;
     if (!ok) {
         writer_free(w);
         return NULL;
     }
-    snprintf(w->tmp, len, "%s.tmp.%ld", path, (long)getpid());
     memcpy(w->sizes, sizes, n * sizeof *sizes);
     return w;
 }
 
 /* Creates the temporary file and writes the length and header. */
 static int writer_start(vgen_st_writer *w, const strbuf *header, vgen_err *err) {
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (w->fd < 0) return io_error(err, w->tmp, "creating the file", errno);
+    int rc = vgen_atomic_open(&w->file, w->path, err);
+    if (rc) return rc;
     uint8_t len[8];
     for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)header->n >> (8 * i));
-    int e = write_all(w->fd, len, sizeof len);
-    if (!e) e = write_all(w->fd, header->p, header->n);
-    return e ? io_error(err, w->path, "writing the header", e) : VGEN_OK;
+    rc = vgen_atomic_write(&w->file, len, sizeof len, err);
+    return rc ? rc : vgen_atomic_write(&w->file, header->p, header->n, err);
 }
 
 /* ---- API ------------------------------------------------------------------------------------------------- */
@@ -288,7 +250,7 @@ int vgen_st_writer_open(const char *path, const vgen_st_decl *decls, size_t n_de
     if (!rc) rc = writer_start(w, &header, err);
     free(header.p);
     free(sizes);
-    if (rc) writer_discard(w);
+    if (rc) writer_free(w);
     else *out = w;
     return rc;
 }
@@ -326,8 +288,8 @@ int vgen_st_writer_write(vgen_st_writer *w, const void *bytes, size_t n, vgen_er
                                       "bytes written)", st_quote(w->names[w->cur], q), n,
                                       (unsigned long long)w->cur_done, (unsigned long long)w->sizes[w->cur]),
                            err);
-    int e = write_all(w->fd, bytes, n);
-    if (e) return writer_fail(w, io_error(err, w->path, "writing", e), err);
+    int rc = vgen_atomic_write(&w->file, bytes, n, err);
+    if (rc) return writer_fail(w, rc, err);
     w->cur_done += n;
     return VGEN_OK;
 }
@@ -340,32 +302,7 @@ static int writer_commit(vgen_st_writer *w, vgen_err *err) {
     if (w->cur < w->n)
         return bad_arg(err, w->path, "tensor %s: only %llu of %llu bytes written", st_quote(w->names[w->cur], q),
                        (unsigned long long)w->cur_done, (unsigned long long)w->sizes[w->cur]);
-    if (fsync(w->fd) != 0) return io_error(err, w->path, "fsync", errno);
-    int fd = w->fd;
-    w->fd = -1;
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(w->tmp);
-        return io_error(err, w->path, "close", e);
-    }
-    if (rename(w->tmp, w->path) != 0) {
-        int e = errno;
-        unlink(w->tmp);
-        return io_error(err, w->path, "rename into place", e);
-    }
-    return VGEN_OK;
-}
-
-/* Makes the rename durable; some file systems refuse fsync on a directory, which is not an error here. */
-static void sync_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
+    return vgen_atomic_commit(&w->file, err); /* fsync, rename, fsync of the directory */
 }
 
 int vgen_st_writer_finish(vgen_st_writer **wp, vgen_err *err) {
@@ -373,17 +310,12 @@ int vgen_st_writer_finish(vgen_st_writer **wp, vgen_err *err) {
     vgen_st_writer *w = *wp;
     *wp = NULL;
     int rc = writer_commit(w, err);
-    if (rc) {
-        writer_discard(w);
-        return rc;
-    }
-    sync_dir(w->path);
     writer_free(w);
-    return VGEN_OK;
+    return rc;
 }
 
 void vgen_st_writer_abort(vgen_st_writer **wp) {
     if (!wp || !*wp) return;
-    writer_discard(*wp);
+    writer_free(*wp);
     *wp = NULL;
 }
