@@ -1,0 +1,18 @@
+/* fuzz_spiece_model.c - libFuzzer target: the input is a whole spiece.model (SentencePiece ModelProto). A load
+ * either fails cleanly or gives a tokenizer whose encodings keep their promises. */
+#include "fuzz_tokenizer_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    vgen_tokenizer *t = NULL;
+    vgen_err err;
+    vgen_err_clear(&err);
+    int rc = vgen_tokenizer_load_spm_buffer(data, size, 2, &t, &err);
+    if (rc != VGEN_OK) {
+        FUZZ_ASSERT(t == NULL && err.code == rc && strchr(err.msg, '\n') == NULL);
+        return 0;
+    }
+    FUZZ_ASSERT(t != NULL && vgen_tokenizer_pad_id(t) >= -1);
+    fuzz_check_fixed_texts(t);
+    vgen_tokenizer_free(&t);
+    return 0;
+}
