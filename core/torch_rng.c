@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "numeric.h"
+
 #define MT_M 397
 #define MT_MATRIX_A 0x9908b0dfu
 #define MT_UPPER 0x80000000u
@@ -89,18 +91,6 @@ static double normal_f64(vgen_torch_rng *g) {
 
 /* ---- n >= 16: float32 Box-Muller with cephes-style polynomial log and sincos (torch's AVX2 kernel) ---- */
 
-static uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float f32_from_bits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 /* Natural log for x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) by a degree-9 polynomial in m - 1,
  * plus e log(2) split in two parts. The coefficients are the cephes logf ones, rounded to float. */
 static float poly_log(float x) {
@@ -109,9 +99,9 @@ static float poly_log(float x) {
                                2.0000714765E-1f, -2.4999993993E-1f, 3.3333331174E-1f};
     const float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
     if (x < 0x1p-126f) x = 0x1p-126f; /* denormals are cut off (x > 0 here) */
-    uint32_t bits = f32_bits(x);
+    uint32_t bits = vgen_f32_bits(x);
     float e = (float)((int32_t)(bits >> 23) - 127);
-    float m = f32_from_bits((bits & ~0x7f800000u) | 0x3f000000u); /* mantissa in [0.5, 1) */
+    float m = vgen_f32_from_bits((bits & ~0x7f800000u) | 0x3f000000u); /* mantissa in [0.5, 1) */
     e = e + 1.0f;
     float t = 0.0f;
     if (m < 0.707106781186547524f) {
@@ -138,7 +128,7 @@ static void poly_sincos(float x, float *s, float *c) {
     const float dp1 = -0.78515625f, dp2 = -2.4187564849853515625e-4f, dp3 = -3.77489497744594108e-8f;
     const float s0 = -1.9515295891E-4f, s1 = 8.3321608736E-3f, s2 = -1.6666654611E-1f;
     const float c0 = 2.443315711809948E-005f, c1 = -1.388731625493765E-003f, c2 = 4.166664568298827E-002f;
-    uint32_t sign_sin = f32_bits(x) & 0x80000000u;
+    uint32_t sign_sin = vgen_f32_bits(x) & 0x80000000u;
     float ax = fabsf(x);
     int32_t j = (int32_t)(ax * 1.27323954473516f); /* truncation, as cvttps2dq */
     j = (j + 1) & ~1;
@@ -162,8 +152,8 @@ static void poly_sincos(float x, float *s, float *c) {
     ps = fmaf(ps, r, r);
     float sv = use_sin_poly ? ps : pc;
     float cv = use_sin_poly ? pc : ps;
-    *s = f32_from_bits(f32_bits(sv + 0.0f) ^ sign_sin);
-    *c = f32_from_bits(f32_bits(cv + 0.0f) ^ sign_cos);
+    *s = vgen_f32_from_bits(vgen_f32_bits(sv + 0.0f) ^ sign_sin);
+    *c = vgen_f32_from_bits(vgen_f32_bits(cv + 0.0f) ^ sign_cos);
 }
 
 /* d[0..16) holds uniforms; element j and j + 8 become the two normals of the pair (d[j], d[j + 8]). */

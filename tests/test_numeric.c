@@ -13,20 +13,11 @@
 #include <stdint.h>
 
 #include "numeric.h"
+#include "common/rng.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------------- */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r) { /* splitmix64 */
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 /* A random float: even draws are any bit pattern; odd draws are +-(1 + m 2^-23) 2^e with e in [emin, emax]
  * (float subnormals when e < -126). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/rng.h"
 #include "testutil.h"
 #include "wformat.h"
 
@@ -18,23 +19,6 @@
 
 /* ---- deterministic random data --------------------------------------------------------------------------- */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r) { /* splitmix64 */
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unit(rng *r) { return ((double)(rng_next(r) >> 11) + 0.5) * 0x1p-53; } /* (0, 1) */
-
-static double rng_normal(rng *r) {
-    double u = rng_unit(r), v = rng_unit(r);
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
 
 /* w: [N, K] ~ N(0, 1) */
 static void fill_gauss(float *w, int64_t n, int64_t k, uint64_t seed) {
