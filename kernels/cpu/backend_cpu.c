@@ -30,6 +30,7 @@
 #include "cpu/dequant_row.h"
 #include "cpu/dequant_tile.h"
 #include "cpu/dnnl_matmul.h"
+#include "cpu/ops_cpu.h"
 #include "cpu/scratch.h"
 #include "numeric.h"
 #include "ref/backend_common.h"
@@ -225,6 +226,7 @@ int vgen_backend_cpu_new(vgen_threadpool *pool, vgen_backend **out, vgen_err *er
     im->simd = vgen_dequant_have_avx512();
     *be = (vgen_backend){.name = "cpu", .device = VGEN_DEVICE_CPU, .impl = im, .pool = pool,
                          .supports = cpu_supports, .linear = cpu_linear, .destroy = cpu_destroy};
+    vgen_cpu_ops_install(be); /* every other op (kernels/cpu/ops_*.c) */
     *out = be;
     return VGEN_OK;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "ref/ops_ref.h"
 #include "numeric.h"
 #include "ref/backend_common.h"
 #include "ref/linear_check.h"
@@ -79,6 +80,7 @@ int vgen_backend_ref_new(vgen_backend **out, vgen_err *err) {
     be->supports = ref_supports;
     be->linear = ref_linear;
     be->destroy = ref_destroy;
+    vgen_ref_ops_install(be); /* every other op (kernels/ref/ops_*.c) */
     *out = be;
     return VGEN_OK;
 }
