@@ -1,0 +1,111 @@
+/* wan_session.c - a DiT session: every activation of a forward for one latent shape, allocated once in one arena
+ * (its bytes counted in the session's memstat), and the RoPE tables of that shape. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wan_internal.h"
+
+void vgen_dit_session_params_init(vgen_dit_session_params *p) {
+    memset(p, 0, sizeof *p);
+    p->ctx_len = 512;
+}
+
+/* One planned buffer: a 2-D tensor [rows, cols] of dtype, or (tensor NULL) a float array of rows * cols. */
+typedef struct plan_item {
+    vgen_tensor *t;
+    float **f;
+    vgen_dtype dtype;
+    int64_t rows, cols;
+} plan_item;
+
+#define WAN_PLAN_MAX 32
+
+static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static size_t plan(vgen_dit_session *s, plan_item *it) {
+    const vgen_wan_config *c = &s->m->cfg;
+    const vgen_dtype cd = s->m->compute, f32 = VGEN_DTYPE_F32;
+    const int64_t L = s->tokens, D = c->dim, Lc = s->p.ctx_len, half = c->head_dim / 2;
+    wan_acts *a = &s->a;
+    size_t n = 0;
+#define T(field, dt, r, cl) it[n++] = (plan_item){&a->field, NULL, dt, r, cl}
+#define F(field, r, cl) it[n++] = (plan_item){NULL, &a->field, f32, r, cl}
+    T(x, cd, L, D); T(h, cd, L, D); T(q, cd, L, D); T(k, cd, L, D); T(v, cd, L, D); T(att, cd, L, D);
+    T(o, cd, L, D); T(ff, cd, L, c->ffn_dim);
+    T(ctx_in, cd, Lc, c->text_dim); T(ctx_h, cd, Lc, D); T(ctx, cd, Lc, D); T(ck, cd, Lc, D); T(cv, cd, Lc, D);
+    T(patches, cd, L, 4 * c->in_channels); T(proj, cd, L, 4 * c->out_channels);
+    T(tsin, f32, 1, c->freq_dim); T(t_h, f32, 1, D); T(temb, f32, 1, D); T(temb_c, cd, 1, D); T(tproj, cd, 1, 6 * D);
+    F(mod, 6, D); F(head_mod, 2, D); F(rope_cos, L, half); F(rope_sin, L, half);
+#undef T
+#undef F
+    return n;
+}
+
+static int alloc_items(vgen_dit_session *s, const plan_item *it, size_t n, vgen_err *err) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += round64((size_t)(it[i].rows * it[i].cols) * vgen_dtype_size(it[i].dtype));
+    int rc = vgen_arena_new(total, &s->stat, &s->arena, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        size_t bytes = (size_t)(it[i].rows * it[i].cols) * vgen_dtype_size(it[i].dtype);
+        void *p = vgen_arena_alloc(s->arena, bytes, 64);
+        if (!p) return vgen_err_set(err, VGEN_ERR_INTERNAL, "DiT session arena too small");
+        if (it[i].f) {
+            *it[i].f = p;
+            continue;
+        }
+        rc = vgen_tensor_view(it[i].t, it[i].dtype, 2, (int64_t[2]){it[i].rows, it[i].cols}, p, err);
+        it[i].t->owner = VGEN_OWNER_ARENA;
+    }
+    return rc;
+}
+
+static int check_shape(const vgen_dit_model *m, const vgen_dit_session_params *p, vgen_err *err) {
+    const int64_t lim = m->cfg.rope_max_seq_len;
+    if (p->frames <= 0 || p->height <= 0 || p->width <= 0 || p->height % 2 || p->width % 2 || p->ctx_len <= 0)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "DiT session: latent [F=%lld, H=%lld, W=%lld] with %lld "
+                            "context rows: F, context rows must be positive, H and W positive and even",
+                            (long long)p->frames, (long long)p->height, (long long)p->width, (long long)p->ctx_len);
+    if (p->frames > lim || p->height / 2 > lim || p->width / 2 > lim)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "DiT session: latent [%lld, %lld, %lld] exceeds the "
+                            "model's rope_max_seq_len %lld per axis", (long long)p->frames, (long long)p->height,
+                            (long long)p->width, (long long)lim);
+    if (p->frames * (p->height / 2) * (p->width / 2) > ((int64_t)1 << 31) || p->ctx_len > ((int64_t)1 << 20))
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "DiT session: too many tokens");
+    return VGEN_OK;
+}
+
+int vgen_dit_session_new(const vgen_dit_model *m, vgen_backend *be, const vgen_dit_session_params *p,
+                         vgen_dit_session **out, vgen_err *err) {
+    if (!out || !m || !be || !p)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "vgen_dit_session_new: NULL argument");
+    *out = NULL;
+    int rc = check_shape(m, p, err);
+    if (rc) return rc;
+    vgen_dit_session *s = calloc(1, sizeof *s);
+    if (!s) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate a DiT session");
+    s->m = m;
+    s->be = be;
+    s->p = *p;
+    s->fp = p->frames, s->hp = p->height / 2, s->wp = p->width / 2;
+    s->tokens = s->fp * s->hp * s->wp;
+    plan_item items[WAN_PLAN_MAX];
+    size_t n = plan(s, items);
+    rc = alloc_items(s, items, n, err);
+    if (rc) {
+        vgen_dit_session_free(&s);
+        return rc;
+    }
+    wan_rope_tables(m->cfg.head_dim, s->fp, s->hp, s->wp, s->a.rope_cos, s->a.rope_sin);
+    *out = s;
+    return VGEN_OK;
+}
+
+void vgen_dit_session_free(vgen_dit_session **ps) {
+    if (!ps || !*ps) return;
+    vgen_arena_free(&(*ps)->arena);
+    free(*ps);
+    *ps = NULL;
+}
+
+size_t vgen_dit_session_bytes(const vgen_dit_session *s) { return vgen_arena_capacity(s->arena); }
+size_t vgen_dit_session_peak(const vgen_dit_session *s) { return vgen_arena_peak(s->arena); }
