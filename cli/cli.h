@@ -23,6 +23,7 @@ int cli_interrupted(void);
 /* Where presets are looked up by name: the source tree's presets/, then the installed share/vgen/presets. */
 const char *const *cli_preset_dirs(size_t *n);
 
+int cli_cmd_generate(int argc, char **argv);
 int cli_cmd_info(int argc, char **argv);
 int cli_cmd_presets(int argc, char **argv);
 int cli_cmd_quantize(int argc, char **argv);

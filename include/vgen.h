@@ -157,6 +157,124 @@ VGEN_API const char *vgen_preset_name(const vgen_preset *preset);
 VGEN_API const char *vgen_preset_description(const vgen_preset *preset);
 VGEN_API const char *vgen_preset_path(const vgen_preset *preset);
 
+/* ---- models: loading ---------------------------------------------------------------------------------------- */
+
+/* A loaded text-to-video model: its family (today "wan21"), the paths of its components, the preset it was loaded
+ * for, the scheduler defaults, and the components the preset keeps resident (loaded here). Immutable once loaded:
+ * any number of vgen_generate calls may use it, one after the other or from several threads (each call needs its
+ * own context). Components whose preset offload is "free_after_use" are loaded by vgen_generate for their phase
+ * and freed right after it (the text encoder in the cpu preset). docs/api.md has a minimal program. */
+typedef struct vgen_model vgen_model;
+
+typedef struct vgen_model_params {
+    /* A diffusers-style model folder: model_index.json with transformer/, text_encoder/, tokenizer/, vae/ and
+     * scheduler/ (scheduler_config.json). May be NULL when every component below is given. */
+    const char *model_dir;
+    /* Single files (as ComfyUI users have them) or component folders; each overrides the folder's component.
+     * transformer / text_encoder / vae: a .safetensors file, a *.safetensors.index.json or a folder;
+     * tokenizer: a tokenizer/ folder, a tokenizer.json or a spiece.model; scheduler: a scheduler_config.json or
+     * the folder holding it (NULL and no model_dir: the family's defaults, UniPC with shift 3.0 for Wan2.1). */
+    const char *transformer;
+    const char *text_encoder;
+    const char *tokenizer;
+    const char *vae;
+    const char *scheduler;
+    const char *family;             /* NULL: from model_index.json's _class_name, else "wan21" */
+    const char *embed_cache_dir;    /* a folder caching prompt embeddings (created if missing); NULL: no cache */
+    const vgen_preset *preset;      /* borrowed during the call (copied); NULL: the built-in copy of presets/cpu.json */
+    vgen_progress_fn progress;      /* components loaded out of the total to load now */
+    void *progress_user_data;
+    vgen_abort_fn abort;            /* checked between components; the load then fails with VGEN_ERR_ABORTED */
+    void *abort_user_data;
+} vgen_model_params;
+
+VGEN_API vgen_model_params vgen_model_params_init(void);
+/* Resolves every component path first: a missing component is VGEN_ERR_NOT_FOUND naming the component and the
+ * path looked at, before any weight is read. Then loads what the preset keeps resident (with quantize-on-load
+ * to the preset's weight formats). Errors name the file, tensor or key at fault. */
+VGEN_API vgen_status vgen_model_load(vgen_context *ctx, const vgen_model_params *params, vgen_model **out);
+VGEN_API void vgen_model_free(vgen_model **model);
+VGEN_API const char *vgen_model_family(const vgen_model *model);    /* "wan21" */
+
+/* ---- generation ------------------------------------------------------------------------------------------------ */
+
+/* The phases of one generation, in order; VGEN_PHASE_LOAD is also reported by vgen_generate when it loads a
+ * component the preset frees after use. */
+typedef enum vgen_phase {
+    VGEN_PHASE_LOAD = 0,          /* units: components */
+    VGEN_PHASE_TEXT_ENCODER = 1,  /* units: prompts encoded (1, or 2 with classifier-free guidance) */
+    VGEN_PHASE_DENOISE = 2,       /* units: sampler steps */
+    VGEN_PHASE_VAE_DECODE = 3,    /* units: output frames */
+    VGEN_PHASE_COUNT
+} vgen_phase;
+
+VGEN_API const char *vgen_phase_name(vgen_phase phase); /* "load", "text_encoder", "denoise", "vae_decode" */
+
+typedef struct vgen_progress_info {
+    vgen_phase phase;
+    int64_t done, total;    /* units of the phase (above); done == 0 when a phase starts, == total when it ends */
+    double elapsed_s;       /* seconds since the phase started */
+    double rate;            /* units per second so far (it/s); 0 before the first unit */
+    double eta_s;           /* seconds left in the phase at that rate; -1 while unknown */
+} vgen_progress_info;
+
+typedef void (*vgen_generate_progress_fn)(const vgen_progress_info *info, void *user_data);
+
+/* One decoded frame, as the sinks receive it; pointers valid during the call only. */
+typedef struct vgen_frame {
+    int64_t index;          /* 0 .. frames - 1 */
+    int width, height;
+    const float *rgb;       /* [3, height, width] planes R, G, B in [0, 1] */
+    const uint8_t *rgb24;   /* [height, width, 3] interleaved 8-bit, round-half-to-even of 255 x */
+} vgen_frame;
+
+/* Return 0 to go on; non-zero stops the run, which then fails with VGEN_ERR_ABORTED. */
+typedef int (*vgen_frame_fn)(const vgen_frame *frame, void *user_data);
+
+typedef struct vgen_generate_params {
+    const char *prompt;           /* UTF-8; NULL or "" is allowed: the empty prompt encodes to "</s>" only, as in
+                                     diffusers (an unconditioned video) */
+    const char *negative_prompt;  /* NULL or "": the empty negative prompt (diffusers' default) */
+    int width, height;            /* pixels, multiples of 16; default 832 x 480 */
+    int frames;                   /* of the form 4k + 1; default 81 */
+    int steps;                    /* sampler steps, 1 .. 10000; default 50 */
+    double guidance;              /* classifier-free guidance scale; 1 = a single DiT pass per step; default 5.0 */
+    double shift;                 /* flow shift > 0; 0 = the scheduler config's (Wan2.1: 3.0) */
+    const char *sampler;          /* "unipc" or "euler"; NULL = the scheduler config's (Wan2.1: unipc) */
+    uint64_t seed;                /* initial noise: torch.randn on torch.Generator("cpu").manual_seed(seed) */
+    int fps;                      /* frame rate of the mp4 and of the record; default 16 */
+    const char *output;           /* the .mp4 to write (H.264), or NULL */
+    const char *png_dir;          /* a folder for frame_00000.png ... (created if missing), or NULL */
+    const char *json;             /* the run record (JSON) to write, or NULL; the mp4 carries it as its comment tag */
+    int crf;                      /* mp4 quality, 0 (lossless) .. 51; default 18 */
+    vgen_generate_progress_fn progress;
+    void *progress_user_data;
+    vgen_abort_fn abort;          /* checked between steps, DiT blocks, text-encoder layers and VAE frames */
+    void *abort_user_data;
+    vgen_log_fn log;              /* this run's messages; NULL = the context's logger */
+    void *log_user_data;
+    vgen_frame_fn on_frame;       /* every decoded frame, in order, before the sinks get it; may be NULL */
+    void *frame_user_data;
+} vgen_generate_params;
+
+VGEN_API vgen_generate_params vgen_generate_params_init(void);
+
+/* Checks params without loading or computing anything: sizes (a width or height that is not a multiple of 16 and
+ * a frame count not of the form 4k + 1 are refused, the message suggesting the nearest valid values), steps,
+ * guidance, shift, sampler, fps, crf, and every output: its folder must exist and be writable (probed by creating
+ * and removing a file), and it must not be a folder itself. At least one of output, png_dir, json or on_frame.
+ * VGEN_ERR_INVALID_ARGUMENT or VGEN_ERR_IO, the message naming the parameter or the path. Call it before
+ * vgen_model_load to fail fast; vgen_generate calls it again. model may be NULL (then the sampler name is only
+ * checked against the known ones). */
+VGEN_API vgen_status vgen_generate_validate(vgen_context *ctx, const vgen_model *model,
+                                            const vgen_generate_params *params);
+
+/* Generates one video: text encoding (prompt, and the negative prompt when guidance != 1), the initial noise,
+ * params->steps sampler steps with classifier-free guidance, the streaming VAE decode, and the outputs, written
+ * frame by frame to temporary files that are renamed into place only when the whole video succeeded. On any
+ * failure, including VGEN_ERR_ABORTED, no output file and no temporary file is left. */
+VGEN_API vgen_status vgen_generate(vgen_context *ctx, const vgen_model *model, const vgen_generate_params *params);
+
 #ifdef __cplusplus
 }
 #endif
