@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "arena.h"
 #include "err.h"
 #include "tensor.h"
 #include "wformat.h"
@@ -24,6 +25,7 @@ typedef enum vgen_op {
     VGEN_OP_GATED_ADD = 8,
     VGEN_OP_CONV3D = 9,
     VGEN_OP_CONVERT = 10,
+    VGEN_OP_CHECK_FINITE = 11,
     VGEN_OP_COUNT
 } vgen_op;
 
@@ -110,6 +112,24 @@ struct vgen_backend {
 
     /* y = x with dtype conversion (same element count; f32 <-> bf16 <-> f16 with round-to-nearest-even). */
     int (*convert)(vgen_backend *be, const vgen_tensor *x, vgen_tensor *y, vgen_err *err);
+
+    /* VGEN_ERR_NUMERIC naming `what` and the first bad index when x (f32, bf16 or f16) holds a NaN or an Inf. */
+    int (*check_finite)(vgen_backend *be, const vgen_tensor *x, const char *what, vgen_err *err);
+
+    /* ---- memory of the backend's device ----
+     * Every pointer an op takes (tensor data, weights, scales, bias, modulation vectors, rope tables) lives on the
+     * backend's device: host memory for the CPU backends, device memory for CUDA. Buffers come from alloc (64-byte
+     * aligned, never managed memory) and every byte is counted in `mem` (current and peak), so the planner's
+     * figures can be checked against what was used. alloc returns NULL and sets err (VGEN_ERR_OUT_OF_MEMORY naming
+     * the size and what is in use) when the device is full; buf_free takes the size given to alloc. upload and
+     * download copy between host memory and a buffer of the backend (synchronous with respect to the host: the
+     * data is in place when they return); synchronize waits for every queued op. */
+    void *(*alloc)(vgen_backend *be, size_t bytes, vgen_err *err);
+    void (*buf_free)(vgen_backend *be, void *p, size_t bytes);
+    int (*upload)(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err);
+    int (*download)(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err);
+    int (*synchronize)(vgen_backend *be, vgen_err *err);
+    vgen_memstat mem;
 
     /* Releases impl. The backend struct itself is freed by vgen_backend_free. */
     void (*destroy)(vgen_backend *be);

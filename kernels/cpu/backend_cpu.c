@@ -227,6 +227,7 @@ int vgen_backend_cpu_new(vgen_threadpool *pool, vgen_backend **out, vgen_err *er
     *be = (vgen_backend){.name = "cpu", .device = VGEN_DEVICE_CPU, .impl = im, .pool = pool,
                          .supports = cpu_supports, .linear = cpu_linear, .destroy = cpu_destroy};
     vgen_cpu_ops_install(be); /* every other op (kernels/cpu/ops_*.c) */
+    vgen_backend_host_install(be);
     *out = be;
     return VGEN_OK;
 }

@@ -81,6 +81,7 @@ int vgen_backend_ref_new(vgen_backend **out, vgen_err *err) {
     be->linear = ref_linear;
     be->destroy = ref_destroy;
     vgen_ref_ops_install(be); /* every other op (kernels/ref/ops_*.c) */
+    vgen_backend_host_install(be);
     *out = be;
     return VGEN_OK;
 }
