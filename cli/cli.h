@@ -25,6 +25,7 @@ const char *const *cli_preset_dirs(size_t *n);
 
 int cli_cmd_generate(int argc, char **argv);
 int cli_cmd_info(int argc, char **argv);
+int cli_cmd_plan(int argc, char **argv);
 int cli_cmd_presets(int argc, char **argv);
 int cli_cmd_quantize(int argc, char **argv);
 

@@ -263,6 +263,17 @@ static void print_written(const gen_opts *o) {
     if (g->json) printf("wrote %s\n", g->json);
 }
 
+/* The memory plan of the request, before any weight is read: over budget, the run stops here with the plan's
+ * advice (vgen_generate would refuse it too, but only after vgen_model_load). */
+static vgen_status refuse_over_budget(vgen_context *ctx, const gen_opts *o) {
+    vgen_plan plan;
+    vgen_status st = vgen_plan_generation(ctx, &o->mp, &o->gp, &plan);
+    if (st != VGEN_OK || plan.fits) return st;
+    fprintf(stderr, "vgen: %dx%d with %d frames does not fit the preset: %s\n(see: vgen plan)\n", o->gp.width,
+            o->gp.height, o->gp.frames, plan.summary);
+    return VGEN_ERR_BUDGET;
+}
+
 static int run(vgen_context *ctx, gen_opts *o, cli_progress *pr) {
     size_t n_dirs = 0;
     const char *const *dirs = cli_preset_dirs(&n_dirs);
@@ -273,6 +284,7 @@ static int run(vgen_context *ctx, gen_opts *o, cli_progress *pr) {
         fprintf(stderr, "vgen: loading %s (preset %s), seed %llu\n", o->mp.model_dir ? o->mp.model_dir : o->mp.transformer,
                 vgen_preset_name(preset), (unsigned long long)o->gp.seed);
     o->mp.preset = preset;
+    if (st == VGEN_OK) st = refuse_over_budget(ctx, o);
     if (st == VGEN_OK) st = vgen_model_load(ctx, &o->mp, &model);
     if (st == VGEN_OK) st = vgen_generate(ctx, model, &o->gp);
     vgen_model_free(&model);

@@ -14,6 +14,7 @@ static const command k_commands[] = {
     {"generate", cli_cmd_generate, "generate a video from a text prompt (also: vgen --model DIR --prompt ...)"},
     {"info", cli_cmd_info, "show the tensors, dtypes, shapes, layout and quantization of a model file or directory"},
     {"quantize", cli_cmd_quantize, "write a quantized copy of a safetensors checkpoint (int8, fp8, int4)"},
+    {"plan", cli_cmd_plan, "print the memory plan of a generation per phase, and whether it fits the preset"},
     {"presets", cli_cmd_presets, "list the presets (precision and placement of each component)"},
 };
 

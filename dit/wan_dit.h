@@ -144,6 +144,24 @@ size_t vgen_dit_session_peak(const vgen_dit_session *s);
 int vgen_dit_forward(vgen_dit_session *s, const vgen_tensor *latent, float t, const vgen_tensor *context,
                      vgen_tensor *out, vgen_err *err);
 
+/* ---- memory plan: from the configuration alone, no weight is read ---- */
+
+typedef struct vgen_dit_plan {
+    size_t weight_bytes;       /* every weight as vgen_dit_load holds it (owned + mapped) */
+    size_t global_bytes;       /* the part outside the transformer blocks */
+    size_t block_bytes;        /* one block: the unit of block streaming */
+    size_t max_linear_bf16;    /* the largest linear weight as bf16: the dequantize buffer of a weight-only GEMM */
+    int64_t tokens;            /* F * H/2 * W/2 */
+    size_t session_bytes;      /* the session arena of one forward (vgen_dit_session_bytes) */
+} vgen_dit_plan;
+
+/* Plans a model of configuration c whose block linears are held in block_format (the quantize-on-load target, or
+ * their stored format) and whose other linears are stored as `stored`, running sessions of latent [F, H, W] with
+ * ctx_len context rows in compute. */
+int vgen_dit_plan_memory(const vgen_wan_config *c, vgen_wformat block_format, vgen_wformat stored,
+                         vgen_dtype compute, int64_t frames, int64_t height, int64_t width, int64_t ctx_len,
+                         vgen_dit_plan *out, vgen_err *err);
+
 /* Floating-point operations of one forward counted over the linear layers (2 M N K each, the patch embedding
  * included) and the attention products (4 Lq Lk D per attention): what the benchmarks divide by. */
 double vgen_dit_flops(const vgen_wan_config *c, int64_t tokens, int64_t ctx_len);

@@ -168,4 +168,7 @@ void wan_hook(const vgen_dit_session *s, int64_t bi, const char *what, const vge
 /* A 2-D view [rows, cols] of t's data with t's dtype. */
 vgen_tensor wan_view2(const vgen_tensor *t, int64_t rows, int64_t cols);
 
+/* Bytes of a session's arena for `tokens` tokens and ctx_len context rows (wan_session.c). */
+size_t wan_session_arena_bytes(const vgen_wan_config *c, vgen_dtype compute, int64_t tokens, int64_t ctx_len);
+
 #endif

@@ -22,11 +22,10 @@ typedef struct plan_item {
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-static size_t plan(vgen_dit_session *s, plan_item *it) {
-    const vgen_wan_config *c = &s->m->cfg;
-    const vgen_dtype cd = s->m->compute, f32 = VGEN_DTYPE_F32;
-    const int64_t L = s->tokens, D = c->dim, Lc = s->p.ctx_len, half = c->head_dim / 2;
-    wan_acts *a = &s->a;
+/* Every buffer of a forward over L tokens and Lc context rows, in compute dtype cd, pointing into a. */
+static size_t plan(const vgen_wan_config *c, vgen_dtype cd, int64_t L, int64_t Lc, wan_acts *a, plan_item *it) {
+    const vgen_dtype f32 = VGEN_DTYPE_F32;
+    const int64_t D = c->dim, half = c->head_dim / 2;
     size_t n = 0;
 #define T(field, dt, r, cl) it[n++] = (plan_item){&a->field, NULL, dt, r, cl}
 #define F(field, r, cl) it[n++] = (plan_item){NULL, &a->field, f32, r, cl}
@@ -41,9 +40,20 @@ static size_t plan(vgen_dit_session *s, plan_item *it) {
     return n;
 }
 
-static int alloc_items(vgen_dit_session *s, const plan_item *it, size_t n, vgen_err *err) {
+static size_t items_bytes(const plan_item *it, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += round64((size_t)(it[i].rows * it[i].cols) * vgen_dtype_size(it[i].dtype));
+    return total;
+}
+
+size_t wan_session_arena_bytes(const vgen_wan_config *c, vgen_dtype compute, int64_t tokens, int64_t ctx_len) {
+    wan_acts a;
+    plan_item items[WAN_PLAN_MAX];
+    return items_bytes(items, plan(c, compute, tokens, ctx_len, &a, items));
+}
+
+static int alloc_items(vgen_dit_session *s, const plan_item *it, size_t n, vgen_err *err) {
+    const size_t total = items_bytes(it, n);
     int rc = vgen_arena_new(total, &s->stat, &s->arena, err);
     for (size_t i = 0; !rc && i < n; i++) {
         size_t bytes = (size_t)(it[i].rows * it[i].cols) * vgen_dtype_size(it[i].dtype);
@@ -89,7 +99,7 @@ int vgen_dit_session_new(const vgen_dit_model *m, vgen_backend *be, const vgen_d
     s->fp = p->frames, s->hp = p->height / 2, s->wp = p->width / 2;
     s->tokens = s->fp * s->hp * s->wp;
     plan_item items[WAN_PLAN_MAX];
-    size_t n = plan(s, items);
+    size_t n = plan(&m->cfg, m->compute, s->tokens, p->ctx_len, &s->a, items);
     rc = alloc_items(s, items, n, err);
     if (rc) {
         vgen_dit_session_free(&s);

@@ -275,6 +275,52 @@ VGEN_API vgen_status vgen_generate_validate(vgen_context *ctx, const vgen_model 
  * failure, including VGEN_ERR_ABORTED, no output file and no temporary file is left. */
 VGEN_API vgen_status vgen_generate(vgen_context *ctx, const vgen_model *model, const vgen_generate_params *params);
 
+/* ---- memory plan ----------------------------------------------------------------------------------------------- */
+
+/* What a generation needs, per phase, computed from the components' configurations without reading any weight
+ * (DESIGN.md section 4): weights, activations and workspace on the device (the GPU; all zero for a CPU preset) and in
+ * host memory, and whether the peaks fit the preset's budgets. Residency follows the preset: "keep" components stay
+ * for every phase, "free_after_use" ones only for theirs (the text encoder is always loaded per run), "stream"
+ * keeps resident_blocks blocks on the device and every block in pinned host memory. */
+typedef enum vgen_plan_phase_id {
+    VGEN_PLAN_TEXT = 0,
+    VGEN_PLAN_DENOISE = 1,
+    VGEN_PLAN_DECODE = 2,
+    VGEN_PLAN_PHASES
+} vgen_plan_phase_id;
+
+typedef struct vgen_plan_memory {
+    uint64_t weights;       /* weights resident during the phase */
+    uint64_t activations;   /* sessions, latents, contexts, sampler state, the decoder's working set */
+    uint64_t workspace;     /* backend scratch: dequantized weights of weight-only GEMMs, GEMM workspace */
+    uint64_t total;         /* the sum: the phase's peak */
+} vgen_plan_memory;
+
+typedef struct vgen_plan_phase {
+    vgen_plan_memory device;    /* the GPU (zero when every component of the phase runs on the CPU) */
+    vgen_plan_memory host;
+} vgen_plan_phase;
+
+typedef struct vgen_plan {
+    vgen_plan_phase phases[VGEN_PLAN_PHASES];
+    uint64_t device_peak, host_peak;      /* maxima over the phases */
+    uint64_t device_budget, host_budget;  /* from the preset (0: no limit: host memory of a CUDA preset without
+                                             host_memory_gb) */
+    int fits;                             /* 1 when both peaks are within their budgets */
+    int64_t tokens;                       /* DiT tokens per pass */
+    int vae_tile_w, vae_tile_h;           /* the decode tile in pixels; 0 = untiled */
+    char summary[512];                    /* when !fits: what exceeds which budget, and the smallest change that
+                                             fits (e.g. "--frames 49", "dit weights int4", "dit offload stream") */
+} vgen_plan;
+
+VGEN_API const char *vgen_plan_phase_name(vgen_plan_phase_id phase); /* "text_encoder", "denoise", "vae_decode" */
+
+/* Plans a generation of params (width, height, frames, guidance; the other fields are not used) with the model
+ * folder and preset of model_params. Resolves the component paths and reads their configurations only: it works on
+ * a folder of config.json files without weights. Over budget is not an error here: out->fits says it. */
+VGEN_API vgen_status vgen_plan_generation(vgen_context *ctx, const vgen_model_params *model_params,
+                                          const vgen_generate_params *params, vgen_plan *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -75,6 +75,18 @@ typedef struct vgen_vae_request {
     size_t planned_bytes;               /* out: the decoder's planned working memory (caches + scratch + frames) */
 } vgen_vae_request;
 
+/* One component's memory for one request, from its configuration alone (the family's plan_* functions). */
+typedef struct vgen_part_plan {
+    size_t weights;                     /* every weight as the loader holds it */
+    size_t fixed;                       /* the part outside the repeated blocks (embeddings, heads; VAE: all) */
+    size_t block;                       /* one block (layer): the unit of block streaming; 0 = not streamable */
+    int64_t blocks;
+    size_t dequant_bf16;                /* the largest linear as bf16: a GPU weight-only GEMM's dequantize buffer */
+    size_t activations;                 /* the session arena (text encoder, DiT) or the decode's working set (VAE) */
+    int tile_w, tile_h;                 /* VAE: the decode tile in pixels (0: untiled) */
+    int64_t width;                      /* text encoder: output width (d_model) */
+} vgen_part_plan;
+
 typedef struct vgen_family_defaults {
     int width, height, frames, steps, fps;
     double guidance;
@@ -109,6 +121,14 @@ typedef struct vgen_family {
     int (*vae_load)(const vgen_part_load *a, vgen_part **out, vgen_err *err);
     int64_t (*vae_frames_out)(const vgen_part *vae, int64_t latent_frames);
     int (*vae_decode)(const vgen_part *vae, vgen_backend *be, vgen_vae_request *r, vgen_err *err);
+
+    /* memory plans from each component's configuration (path: the component, as resolved); no weight is read */
+    int (*plan_text)(const char *path, const vgen_component_plan *plan, int64_t ctx_len, vgen_part_plan *out,
+                     vgen_err *err);
+    int (*plan_dit)(const char *path, const vgen_component_plan *plan, const vgen_dit_shape *shape,
+                    vgen_part_plan *out, vgen_err *err);
+    int (*plan_vae)(const char *path, const vgen_component_plan *plan, const vgen_vae_request *r, vgen_part_plan *out,
+                    vgen_err *err);
 } vgen_family;
 
 extern const vgen_family vgen_family_wan21;

@@ -29,4 +29,7 @@ const vgen_family vgen_family_wan21 = {
     .vae_load = wan21_vae_load,
     .vae_frames_out = wan21_vae_frames_out,
     .vae_decode = wan21_vae_decode,
+    .plan_text = wan21_plan_text,
+    .plan_dit = wan21_plan_dit,
+    .plan_vae = wan21_plan_vae,
 };

@@ -20,6 +20,19 @@ int wan21_vae_load(const vgen_part_load *a, vgen_part **out, vgen_err *err);
 int64_t wan21_vae_frames_out(const vgen_part *vae, int64_t latent_frames);
 int wan21_vae_decode(const vgen_part *vae, vgen_backend *be, vgen_vae_request *r, vgen_err *err);
 
+/* family_wan21_plan.c: memory plans from the configurations */
+int wan21_plan_text(const char *path, const vgen_component_plan *plan, int64_t ctx_len, vgen_part_plan *out,
+                    vgen_err *err);
+int wan21_plan_dit(const char *path, const vgen_component_plan *plan, const vgen_dit_shape *shape,
+                   vgen_part_plan *out, vgen_err *err);
+int wan21_plan_vae(const char *path, const vgen_component_plan *plan, const vgen_vae_request *r, vgen_part_plan *out,
+                   vgen_err *err);
+
+/* The decoder parameters of request r under plan (streaming, denormalize, tiling), shared by the decode and its
+ * plan. */
+struct vgen_wan_vae_params;
+void wan21_vae_params(const vgen_component_plan *plan, const vgen_vae_request *r, struct vgen_wan_vae_params *p);
+
 /* The weight format name a plan asks for ("int8_row", "bf16", ...). */
 const char *wan21_plan_format(const vgen_component_plan *plan);
 

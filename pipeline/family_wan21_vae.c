@@ -43,9 +43,12 @@ static int on_vae_frame(void *user_data, const vgen_wan_vae_frame *f) {
     return r->on_frame(r->frame_user_data, f->index, f->width, f->height, f->rgb);
 }
 
-/* Tiling from the preset: explicit tile (pixels -> latent pixels), none, or the largest tiles that fit the budget. */
-static void set_tiling(const vgen_vae_request *r, int spatial, vgen_wan_vae_params *p) {
-    const vgen_component_plan *plan = r->plan;
+void wan21_vae_params(const vgen_component_plan *plan, const vgen_vae_request *r, vgen_wan_vae_params *p) {
+    *p = vgen_wan_vae_params_init();
+    p->mode = VGEN_WAN_VAE_STREAM;
+    p->denormalize = 1;
+    /* tiling from the preset: explicit tile (pixels -> latent pixels), none, or the largest that fits the budget */
+    const int spatial = vgen_family_wan21.spatial_factor;
     if (plan->tile_auto) {
         p->memory_budget = r->memory_budget;
     } else if (plan->tile_w > 0 && plan->tile_h > 0) {
@@ -56,10 +59,8 @@ static void set_tiling(const vgen_vae_request *r, int spatial, vgen_wan_vae_para
 
 int wan21_vae_decode(const vgen_part *vae, vgen_backend *be, vgen_vae_request *r, vgen_err *err) {
     const vgen_wan_vae *m = vae->impl;
-    vgen_wan_vae_params p = vgen_wan_vae_params_init();
-    p.mode = VGEN_WAN_VAE_STREAM;
-    p.denormalize = 1;
-    set_tiling(r, vgen_wan_vae_spatial_factor(vgen_wan_vae_get_config(m)), &p);
+    vgen_wan_vae_params p;
+    wan21_vae_params(r->plan, r, &p);
     p.on_frame = on_vae_frame;
     p.frame_user_data = r;
     p.abort = r->abort;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "generate.h"
+#include "plan.h"
 #include "cpu/ops_cpu.h"
 
 vgen_generate_params vgen_generate_params_init(void) {
@@ -80,6 +81,8 @@ vgen_status vgen_generate_run(vgen_context *ctx, const vgen_model *model, const 
     vgen_err_clear(&ctx->err);
     if (!model) return vgen_ctx_fail(ctx, &(vgen_err){VGEN_ERR_INVALID_ARGUMENT, "vgen_generate: NULL model"});
     if (vgen_generate_check(model, params, &ctx->err)) return vgen_ctx_fail(ctx, &ctx->err);
+    const vgen_plan_request q = vgen_plan_request_of(model, params);
+    if (vgen_plan_check(model, &q, &ctx->err)) return vgen_ctx_fail(ctx, &ctx->err); /* before loading anything */
     vgen_run *r = malloc(sizeof *r);
     if (!r) return vgen_ctx_fail(ctx, &(vgen_err){VGEN_ERR_OUT_OF_MEMORY, "cannot allocate the run"});
     setup_run(r, ctx, model, params, taps);

@@ -6,6 +6,7 @@
 #include "context.h"
 #include "generate.h"
 #include "model.h"
+#include "plan.h"
 
 vgen_model_params vgen_model_params_init(void) {
     vgen_model_params p;
@@ -23,6 +24,17 @@ void vgen_model_free(vgen_model **model) {
     *model = NULL;
 }
 
+/* Refuses, before any weight is read, a preset whose resident weights alone exceed its budget: the plan of the
+ * smallest video (one frame of the family's size multiple). */
+static int check_weights_fit(const vgen_model *m, vgen_err *err) {
+    const int k = m->family->size_multiple;
+    const vgen_plan_request q = {.width = k, .height = k, .frames = 1, .guided = 1, .sampler = m->sched.kind,
+                                 .steps = 1};
+    int rc = vgen_plan_check(m, &q, err);
+    if (rc == VGEN_ERR_BUDGET) vgen_err_prefix(err, "the model's weights do not fit");
+    return rc;
+}
+
 static int setup(const vgen_model_params *p, vgen_model *m, const vgen_logger *log, vgen_err *err) {
     int rc = p->preset ? VGEN_OK : vgen_model_builtin_preset(&m->preset, err);
     if (p->preset) m->preset = *p->preset;
@@ -32,6 +44,7 @@ static int setup(const vgen_model_params *p, vgen_model *m, const vgen_logger *l
     m->sched = (vgen_sched_config){.kind = (vgen_sampler_kind)m->family->defaults.sampler,
                                    .shift = m->family->defaults.shift};
     if (m->paths[VGEN_PART_SCHEDULER][0]) rc = vgen_sched_config_read(m->paths[VGEN_PART_SCHEDULER], &m->sched, err);
+    if (!rc) rc = check_weights_fit(m, err);
     return rc;
 }
 

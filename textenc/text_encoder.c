@@ -186,3 +186,8 @@ int vgen_text_encoder_encode(vgen_text_encoder *te, const char *prompt, vgen_ten
     if (rc) vgen_tensor_release(ctx);
     return rc;
 }
+
+void vgen_text_encoder_memory(const vgen_text_encoder *te, size_t *weights, size_t *session) {
+    *weights = te->model ? vgen_umt5_owned_bytes(te->model) + vgen_umt5_mapped_bytes(te->model) : 0;
+    *session = te->session ? vgen_umt5_session_bytes(te->session) : 0;
+}

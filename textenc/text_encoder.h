@@ -55,5 +55,7 @@ void vgen_text_encoder_unload(vgen_text_encoder *te);
 int vgen_text_encoder_loaded(const vgen_text_encoder *te);
 
 const vgen_umt5_config *vgen_text_encoder_config(const vgen_text_encoder *te);
+/* What the loaded encoder holds (0 before the first encode): weights (owned + mapped) and the session arena. */
+void vgen_text_encoder_memory(const vgen_text_encoder *te, size_t *weights, size_t *session);
 
 #endif

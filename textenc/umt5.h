@@ -160,4 +160,19 @@ int32_t vgen_umt5_bucket(int64_t rel, int64_t buckets, int64_t max_distance);
 /* Floating-point operations of encoding n tokens: 2 M N K per linear and 4 n^2 I per attention, over all layers. */
 double vgen_umt5_flops(const vgen_umt5_config *c, int64_t n);
 
+/* ---- memory plan: from the configuration alone, no weight is read ---- */
+
+typedef struct vgen_umt5_plan {
+    size_t weight_bytes;       /* every weight as vgen_umt5_load holds it */
+    size_t embed_bytes;        /* the embedding table's part */
+    size_t layer_bytes;        /* one encoder layer */
+    size_t max_linear_bf16;    /* the largest linear as bf16 (a weight-only GEMM's dequantize buffer) */
+    size_t session_bytes;      /* the arena of a session of max_len tokens */
+} vgen_umt5_plan;
+
+/* A model of configuration c with linears held in `format` and the embedding in embed_format (as stored, or the
+ * quantize-on-load targets), loaded with p's options (compute, wo_f32, round_scores). */
+int vgen_umt5_plan_memory(const vgen_umt5_config *c, vgen_wformat format, vgen_wformat embed_format,
+                          const vgen_umt5_params *p, int64_t max_len, vgen_umt5_plan *out, vgen_err *err);
+
 #endif

@@ -118,4 +118,13 @@ int umt5_attention_block(vgen_umt5_session *s, const umt5_layer *ly, const uint8
                          vgen_err *err);
 int umt5_ffn_block(vgen_umt5_session *s, const umt5_layer *ly, umt5_fwd *f, vgen_err *err);
 
+/* What a session's buffers depend on besides the configuration (umt5_session.c). */
+typedef struct umt5_session_shape {
+    vgen_dtype compute;
+    int wo_f32, round_scores;
+} umt5_session_shape;
+
+/* Bytes of a session's arena for encodes of up to max_len tokens. */
+size_t umt5_session_arena_bytes(const vgen_umt5_config *c, const umt5_session_shape *sh, int64_t max_len);
+
 #endif

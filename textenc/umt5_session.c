@@ -18,18 +18,18 @@ typedef struct plan_item {
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-static size_t plan(vgen_umt5_session *s, plan_item *it) {
-    const vgen_umt5_config *c = &s->m->cfg;
-    const vgen_dtype cd = s->m->compute, f32 = VGEN_DTYPE_F32;
-    const int64_t L = s->max_len, D = c->d_model, I = c->heads * c->d_kv, F = c->d_ff, R = 2 * L - 1;
-    umt5_acts *a = &s->a;
+/* Every buffer of an encode of up to L tokens (model options as umt5_session_shape says), pointing into a. */
+static size_t plan(const vgen_umt5_config *c, const umt5_session_shape *sh, int64_t L, umt5_acts *a,
+                   plan_item *it) {
+    const vgen_dtype cd = sh->compute, f32 = VGEN_DTYPE_F32;
+    const int64_t D = c->d_model, I = c->heads * c->d_kv, F = c->d_ff, R = 2 * L - 1;
     size_t n = 0;
 #define T(field, dt, r, cl) it[n++] = (plan_item){&a->field, NULL, dt, r, cl}
     T(x, f32, L, D); T(h, cd, L, D); T(q, cd, L, I); T(k, cd, L, I); T(v, cd, L, I); T(att, cd, L, I);
-    T(o, s->m->wo_f32 ? f32 : cd, L, D); T(g, cd, L, F); T(u, cd, L, F); T(bias, f32, c->heads, L * L);
+    T(o, sh->wo_f32 ? f32 : cd, L, D); T(g, cd, L, F); T(u, cd, L, F); T(bias, f32, c->heads, L * L);
     if (cd == VGEN_DTYPE_BF16) T(x16, VGEN_DTYPE_BF16, L, D);
-    if (s->m->wo_f32) T(g32, f32, L, F);
-    if (s->m->round_scores) {
+    if (sh->wo_f32) T(g32, f32, L, F);
+    if (sh->round_scores) {
         T(qh, VGEN_DTYPE_BF16, L, c->d_kv); T(kh, VGEN_DTYPE_BF16, L, c->d_kv); T(sc, VGEN_DTYPE_BF16, L, L);
     }
 #undef T
@@ -38,9 +38,20 @@ static size_t plan(vgen_umt5_session *s, plan_item *it) {
     return n;
 }
 
-static int alloc_items(vgen_umt5_session *s, const plan_item *it, size_t n, vgen_err *err) {
+static size_t items_bytes(const plan_item *it, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += round64((size_t)(it[i].rows * it[i].cols) * vgen_dtype_size(it[i].dtype));
+    return total;
+}
+
+size_t umt5_session_arena_bytes(const vgen_umt5_config *c, const umt5_session_shape *sh, int64_t max_len) {
+    umt5_acts a;
+    plan_item items[UMT5_PLAN_MAX];
+    return items_bytes(items, plan(c, sh, max_len, &a, items));
+}
+
+static int alloc_items(vgen_umt5_session *s, const plan_item *it, size_t n, vgen_err *err) {
+    const size_t total = items_bytes(it, n);
     int rc = vgen_arena_new(total, &s->stat, &s->arena, err);
     for (size_t i = 0; !rc && i < n; i++) {
         size_t bytes = (size_t)(it[i].rows * it[i].cols) * vgen_dtype_size(it[i].dtype);
@@ -99,7 +110,8 @@ int vgen_umt5_session_new(const vgen_umt5_model *m, vgen_backend *be, int64_t ma
     s->be = be;
     s->max_len = max_len;
     plan_item items[UMT5_PLAN_MAX];
-    rc = alloc_items(s, items, plan(s, items), err);
+    const umt5_session_shape sh = {m->compute, m->wo_f32, m->round_scores};
+    rc = alloc_items(s, items, plan(&m->cfg, &sh, max_len, &s->a, items), err);
     if (rc) {
         vgen_umt5_session_free(&s);
         return rc;

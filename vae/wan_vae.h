@@ -183,6 +183,11 @@ typedef struct vgen_wan_vae_plan {
 int vgen_wan_vae_plan_decode(const vgen_wan_vae *m, int64_t n_frames, int h, int w, const vgen_wan_vae_params *params,
                              vgen_wan_vae_plan *out, vgen_err *err);
 
+/* The same plan from the configuration alone (no weight is read), and the bytes of weights a load would hold. */
+int vgen_wan_vae_plan_config(const vgen_wan_vae_config *c, int64_t n_frames, int h, int w,
+                             const vgen_wan_vae_params *params, vgen_wan_vae_plan *out, size_t *weight_bytes,
+                             vgen_err *err);
+
 /* ---- frame helpers ---- */
 
 /* rgb8[H, W, 3] (interleaved) = round(rgb[c, y, x] * 255) with round-half-to-even, as diffusers' postprocess

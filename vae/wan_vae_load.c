@@ -195,6 +195,33 @@ int vgen_wan_vae_list_tensors(const vgen_wan_vae_config *c, vgen_wan_vae_tensor_
     return rc;
 }
 
+static int count_floats(void *user_data, const char *name, int n_dims, const int64_t *shape) {
+    (void)name;
+    size_t n = 1;
+    for (int i = 0; i < n_dims; i++) n *= (size_t)shape[i];
+    *(size_t *)user_data += n;
+    return VGEN_OK;
+}
+
+int vgen_wan_vae_plan_config(const vgen_wan_vae_config *c, int64_t n_frames, int h, int w,
+                             const vgen_wan_vae_params *params, vgen_wan_vae_plan *out, size_t *weight_bytes,
+                             vgen_err *err) {
+    if (!c || !params || !out || !weight_bytes)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "vgen_wan_vae_plan_config: NULL argument");
+    int rc = vgen_wan_vae_config_validate(c, err);
+    if (rc) return rc;
+    vgen_wan_vae *shape = calloc(1, sizeof *shape); /* the structure without weights: enough for a dry run */
+    if (!shape) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "vae: cannot allocate a model");
+    size_t floats = 0;
+    shape->cfg = *c;
+    loader ld = {.cfg = &shape->cfg, .prefix = "", .list = count_floats, .list_user_data = &floats, .err = err};
+    rc = walk(&ld, shape);
+    if (!rc) rc = vgen_wan_vae_plan_decode(shape, n_frames, h, w, params, out, err);
+    *weight_bytes = floats * sizeof(float);
+    free(shape);
+    return rc;
+}
+
 /* ---- layout detection and config derivation ---- */
 
 static const char *const k_prefixes[] = {"", "first_stage_model.", "vae.", NULL};

@@ -67,7 +67,9 @@ static void tiling_init(wvae_tiling *t, int h, int w, int th, int tw, int ov) {
 /* The largest square-ish tile (side s clamped to each axis) whose plan in `order` fits the budget: 1 if found. */
 static int fit_order(const vgen_wan_vae *m, int64_t n_frames, int h, int w, const vgen_wan_vae_params *p,
                      vgen_wan_vae_tile_order order, wvae_tiling *t, vgen_wan_vae_plan *pl, int *rc, vgen_err *err) {
-    const int ov = p->tile_overlap, side_max = h > w ? h : w, side_min = ov + 1 > 2 ? ov + 1 : 2;
+    const int ov = p->tile_overlap, side_max = h > w ? h : w;
+    int side_min = ov + 1 > 2 ? ov + 1 : 2;
+    if (side_min > side_max) side_min = side_max; /* a latent smaller than the overlap: only the untiled plan */
     for (int s = side_max; s >= side_min && !*rc; s--) {
         if (s < side_max && s >= h && s >= w) continue;
         tiling_init(t, h, w, s < h ? s : h, s < w ? s : w, ov);
