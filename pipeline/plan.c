@@ -112,7 +112,11 @@ static void place(planner *pl) {
 static size_t decode_budget(const planner *pl) {
     const double budget = pl->p->memory_budget_gb * 1073741824.0;
     double used = (double)pl->part[VGEN_COMPONENT_VAE].weights;
-    if (resident(pl, VGEN_COMPONENT_DIT, VGEN_PLAN_DECODE)) used += (double)pl->part[VGEN_COMPONENT_DIT].weights;
+    if (resident(pl, VGEN_COMPONENT_DIT, VGEN_PLAN_DECODE)) {
+        vgen_plan_phase dit = {0}; /* the DiT's share next to the VAE: its device part when both are on the GPU */
+        add_weights(pl, VGEN_COMPONENT_DIT, &dit);
+        used += (double)(on_gpu(pl, VGEN_COMPONENT_VAE) ? dit.device.weights : dit.host.weights);
+    }
     return (size_t)(budget - used > (double)DECODE_FLOOR ? budget - used : (double)DECODE_FLOOR);
 }
 
@@ -131,6 +135,11 @@ static int plan_parts(planner *pl, vgen_err *err) {
     rc = f->plan_vae(m->paths[VGEN_PART_VAE], r.plan, &r, &pl->part[VGEN_COMPONENT_VAE], err);
     r.memory_budget = decode_budget(pl);
     if (!rc) rc = f->plan_vae(m->paths[VGEN_PART_VAE], r.plan, &r, &pl->part[VGEN_COMPONENT_VAE], err);
+    if (rc == VGEN_ERR_BUDGET) { /* no tiling fits what is left: plan it untiled, the phase then exceeds the budget */
+        vgen_err_clear(err);
+        r.memory_budget = 0;
+        rc = f->plan_vae(m->paths[VGEN_PART_VAE], r.plan, &r, &pl->part[VGEN_COMPONENT_VAE], err);
+    }
     return rc;
 }
 
