@@ -9,11 +9,11 @@
 
 #include <stddef.h>
 
-#include "backend.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#include "backend.h"
 
 typedef struct vgen_cuda_options {
     int device;                 /* CUDA device index */
