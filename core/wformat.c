@@ -4,7 +4,8 @@
  *   - a code is computed from w / s, a float32 division by the stored scale (never a multiplication by 1/s),
  *     rounded with roundf (halfway cases away from zero) and clamped to the code range;
  *   - dequantization is w = (q - offset) * s in float32: offset 0 for int8/fp8, 8 for symmetric int4, the stored
- *     zero point for the _zp formats;
+ *     zero point for the _zp formats; the decoders below call the per-element functions of wformat_elem.h, the same
+ *     code the CUDA dequantization kernel runs;
  *   - symmetric scales: s = amax / qmax with qmax 127 (int8), 448 (fp8), 7 (int4); amax over the row, the
  *     tensor or the group;
  *   - zero-point int4: the group's range widened to contain 0, lo = min(min, 0), hi = max(max, 0);
@@ -25,6 +26,7 @@
 
 #include "checked.h"
 #include "numeric.h"
+#include "wformat_elem.h"
 
 /* Encodes x[0..len) with scale s and zero code z into the codes k0.. of a row (the row was zeroed first). */
 typedef void (*wf_encode_fn)(const float *x, int64_t len, float s, int z, uint8_t *row, int64_t k0);
@@ -51,7 +53,7 @@ static void encode_f32(const float *x, int64_t len, float s, int z, uint8_t *row
 
 static void decode_f32(const uint8_t *row, int64_t k0, int64_t len, float s, int z, float *out) {
     (void)s, (void)z;
-    memcpy(out, row + 4 * k0, (size_t)len * 4);
+    for (int64_t i = 0; i < len; i++) out[i] = vgen_wfe_f32_at(row, k0 + i);
 }
 
 static void encode_f16(const float *x, int64_t len, float s, int z, uint8_t *row, int64_t k0) {
@@ -64,11 +66,7 @@ static void encode_f16(const float *x, int64_t len, float s, int z, uint8_t *row
 
 static void decode_f16(const uint8_t *row, int64_t k0, int64_t len, float s, int z, float *out) {
     (void)s, (void)z;
-    for (int64_t i = 0; i < len; i++) {
-        uint16_t h;
-        memcpy(&h, row + 2 * (k0 + i), 2);
-        out[i] = vgen_f16_to_f32(h);
-    }
+    for (int64_t i = 0; i < len; i++) out[i] = vgen_wfe_f16_at(row, k0 + i);
 }
 
 static void encode_bf16(const float *x, int64_t len, float s, int z, uint8_t *row, int64_t k0) {
@@ -81,11 +79,7 @@ static void encode_bf16(const float *x, int64_t len, float s, int z, uint8_t *ro
 
 static void decode_bf16(const uint8_t *row, int64_t k0, int64_t len, float s, int z, float *out) {
     (void)s, (void)z;
-    for (int64_t i = 0; i < len; i++) {
-        uint16_t h;
-        memcpy(&h, row + 2 * (k0 + i), 2);
-        out[i] = vgen_bf16_to_f32(h);
-    }
+    for (int64_t i = 0; i < len; i++) out[i] = vgen_wfe_bf16_at(row, k0 + i);
 }
 
 static void encode_int8(const float *x, int64_t len, float s, int z, uint8_t *row, int64_t k0) {
@@ -98,7 +92,7 @@ static void encode_int8(const float *x, int64_t len, float s, int z, uint8_t *ro
 
 static void decode_int8(const uint8_t *row, int64_t k0, int64_t len, float s, int z, float *out) {
     (void)z;
-    for (int64_t i = 0; i < len; i++) out[i] = (float)(int8_t)row[k0 + i] * s;
+    for (int64_t i = 0; i < len; i++) out[i] = vgen_wfe_int8(row[k0 + i], s);
 }
 
 static void encode_fp8(const float *x, int64_t len, float s, int z, uint8_t *row, int64_t k0) {
@@ -108,7 +102,7 @@ static void encode_fp8(const float *x, int64_t len, float s, int z, uint8_t *row
 
 static void decode_fp8(const uint8_t *row, int64_t k0, int64_t len, float s, int z, float *out) {
     (void)z;
-    for (int64_t i = 0; i < len; i++) out[i] = vgen_e4m3_to_f32(row[k0 + i]) * s;
+    for (int64_t i = 0; i < len; i++) out[i] = vgen_wfe_fp8(row[k0 + i], s);
 }
 
 /* int4: element j in byte j/2, low nibble for even j. Symmetric int4 is the zero-point codec with z = 8. */
@@ -121,11 +115,7 @@ static void encode_int4(const float *x, int64_t len, float s, int z, uint8_t *ro
 }
 
 static void decode_int4(const uint8_t *row, int64_t k0, int64_t len, float s, int z, float *out) {
-    for (int64_t i = 0; i < len; i++) {
-        int64_t j = k0 + i;
-        int q = (j & 1) ? row[j >> 1] >> 4 : row[j >> 1] & 15;
-        out[i] = (float)(q - z) * s;
-    }
+    for (int64_t i = 0; i < len; i++) out[i] = vgen_wfe_int4(vgen_wfe_nibble(row, k0 + i), z, s);
 }
 
 /* ---- the table (append-only, indexed by vgen_wformat) ------------------------------------------------- */
@@ -341,19 +331,6 @@ int vgen_wformat_quantize(vgen_wformat f, const float *w, int64_t n, int64_t k, 
 
 /* ---- reference dequantizer ---------------------------------------------------------------------------- */
 
-/* Scale and zero code of group g of row r (ng groups per row). */
-static void stored_params(const wf_entry *e, const vgen_qmatrix *w, int64_t r, int64_t g, int64_t ng, float *s,
-                          int *z) {
-    switch (e->traits.scale_kind) {
-    case VGEN_SCALE_NONE: *s = 1.0f; *z = 0; return;
-    case VGEN_SCALE_TENSOR: *s = w->scales[0]; *z = e->offset; return;
-    default:
-        *s = w->scales[r * ng + g];
-        *z = e->traits.has_zero ? w->zeros[r * ng + g] : e->offset;
-        return;
-    }
-}
-
 void vgen_wformat_dequantize_rows(const vgen_qmatrix *w, int64_t r0, int64_t nr, float *out) {
     const wf_entry *e = entry_of(w->format);
     size_t row_bytes = 0;
@@ -367,7 +344,7 @@ void vgen_wformat_dequantize_rows(const vgen_qmatrix *w, int64_t r0, int64_t nr,
         for (int64_t k0 = 0, g = 0; k0 < k; k0 += span, g++) {
             float s;
             int z;
-            stored_params(e, w, r, g, ng, &s, &z);
+            vgen_wfe_params(w->format, w->scales, w->zeros, r, g, ng, &s, &z); /* wformat_elem.h */
             e->decode(row, k0, k - k0 < span ? k - k0 : span, s, z, o + k0);
         }
     }

@@ -188,7 +188,7 @@ int vgen_cpu_attention_tiled(vgen_backend *be, const vgen_tensor *q, const vgen_
                              float scale, const vgen_tensor *bias, vgen_tensor *out, const vgen_cpu_attn_opts *o,
                              vgen_err *err) {
     vgen_attn_dims d;
-    int rc = vgen_ops_check_attention("cpu attention", q, k, v, bias, out, &d, err);
+    int rc = vgen_ops_check_attention("cpu attention", VGEN_DEVICE_CPU, q, k, v, bias, out, &d, err);
     if (rc || d.lq * d.h * d.dh == 0) return rc;
     attn_job j = {.src = {q->data, k->data, v->data, q->dtype, k->dtype, v->dtype, bias ? bias->data : NULL, scale,
                           d.lq, d.lk, d.h, d.dh},

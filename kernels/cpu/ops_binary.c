@@ -1,8 +1,10 @@
 /* ops_binary.c - binary (add, mul; b full or broadcast over rows) and gated_add (backend.h).
  * Groups of rows on the thread pool; each row in blocks staged through f32 buffers on the stack. binary computes
- * one f32 operation per element (the reference's value exactly); gated_add computes x + g * y in f32.
+ * one f32 operation per element (the reference's value exactly); gated_add computes x + g * y in f32
+ * (core/elem_math.h's vgen_gated_add1, the formula of every backend).
  * y may be a (or a full-shape b) for binary. */
 #include "cpu/ops_cpu.h"
+#include "elem_math.h"
 #include "ref/ops_ref.h"
 #include "threadpool.h"
 
@@ -26,8 +28,8 @@ static void binary_block(const binary_job *j, int64_t r, int64_t c0, int64_t n) 
     vgen_cpu_load_f32(j->b->data, j->b->dtype, (j->b_rows ? r * j->d : 0) + c0, n, bv, j->simd);
     if (j->gated && j->gate) {
         const float *g = j->gate + c0;
-        for (int64_t i = 0; i < n; i++) av[i] += g[i] * bv[i];
-    } else if (j->gated || j->op == VGEN_BINARY_ADD) {
+        for (int64_t i = 0; i < n; i++) av[i] = vgen_gated_add1(av[i], g[i], bv[i]);
+    } else if (j->gated || j->op == VGEN_BINARY_ADD) { /* x + 1 y = x + y */
         for (int64_t i = 0; i < n; i++) av[i] += bv[i];
     } else {
         for (int64_t i = 0; i < n; i++) av[i] *= bv[i];
@@ -52,7 +54,7 @@ static void binary_launch(vgen_backend *be, binary_job *j) {
 static int binary_run(vgen_backend *be, vgen_binary_op op, const vgen_tensor *a, const vgen_tensor *b, vgen_tensor *y,
                       int simd, vgen_err *err) {
     binary_job j = {.op = op, .a = a, .b = b, .y = y, .simd = simd};
-    int rc = vgen_ops_check_binary("cpu binary", op, a, b, y, &j.m, &j.d, &j.b_rows, err);
+    int rc = vgen_ops_check_binary("cpu binary", VGEN_DEVICE_CPU, op, a, b, y, &j.m, &j.d, &j.b_rows, err);
     if (rc) return rc;
     binary_launch(be, &j);
     return VGEN_OK;
@@ -61,7 +63,7 @@ static int binary_run(vgen_backend *be, vgen_binary_op op, const vgen_tensor *a,
 static int gated_run(vgen_backend *be, vgen_tensor *x, const float *gate, const vgen_tensor *y, int simd,
                      vgen_err *err) {
     binary_job j = {.a = x, .b = y, .y = x, .gate = gate, .gated = 1, .b_rows = 1, .simd = simd};
-    int rc = vgen_ops_check_gated_add("cpu gated_add", x, y, &j.m, &j.d, err);
+    int rc = vgen_ops_check_gated_add("cpu gated_add", VGEN_DEVICE_CPU, x, y, &j.m, &j.d, err);
     if (rc) return rc;
     binary_launch(be, &j);
     return VGEN_OK;

@@ -127,7 +127,7 @@ int vgen_cpu_conv3d_tiled(vgen_backend *be, const vgen_tensor *x, const vgen_ten
     const int cpu = vgen_cpu_simd_level();
     conv_job j = {.x = x, .bias = bias, .y = y, .simd = simd < cpu ? simd : cpu,
                   .col_bytes = col_bytes ? col_bytes : COL_BYTES};
-    int rc = vgen_ops_check_conv3d("cpu conv3d", x, w, p, y, &j.g, err);
+    int rc = vgen_ops_check_conv3d("cpu conv3d", VGEN_DEVICE_CPU, x, w, p, y, &j.g, err);
     if (rc || vgen_tensor_numel(y) == 0) return rc;
     if (j.g.cin * j.g.kt * j.g.kh * j.g.kw == 0) { /* empty sum: y = bias */
         for (int64_t co = 0; co < j.g.cout; co++)

@@ -106,7 +106,7 @@ static void convert_serial(const convert_job *j, int backwards) {
 
 static int convert_run(vgen_backend *be, const vgen_tensor *x, vgen_tensor *y, int simd, vgen_err *err) {
     convert_job j = {x, y, 0, simd};
-    int rc = vgen_ops_check_convert("cpu convert", x, y, &j.n, err);
+    int rc = vgen_ops_check_convert("cpu convert", VGEN_DEVICE_CPU, x, y, &j.n, err);
     if (rc || j.n == 0) return rc;
     const size_t xs = vgen_dtype_size(x->dtype), ys = vgen_dtype_size(y->dtype);
     if (x->data == y->data && x->dtype == y->dtype) return VGEN_OK;

@@ -2,14 +2,17 @@
  *
  * Row norms: groups of rows per task; each row is staged as f32 in a per-thread buffer [D], its statistics are
  * summed in double (AVX-512: 8 double lanes; the mean of a constant row is then exact, so LN of a constant row
- * is exactly b), and the normalisation and affine terms are applied in f32.
+ * is exactly b), and the finalization (1 / sqrt(var + eps), then the normalisation and affine terms) is
+ * core/elem_math.h's f32 formula, which the AVX-512 apply loop repeats operation for operation.
  * channel_rms_norm, x [C, S]: tasks over blocks of CH_BLOCK positions; the sums of squares over C are accumulated
- * in f32 for the whole block (contiguous along s, so they vectorise), then each channel row of the block is scaled.
+ * in f32 for the whole block (contiguous along s, so they vectorise), then each channel row of the block is scaled
+ * (elem_math.h's factor and apply).
  * y may be x: a row (a block) is read in full before it is written. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "cpu/ops_cpu.h"
+#include "elem_math.h"
 #include "ref/ops_ref.h"
 #include "threadpool.h"
 
@@ -72,7 +75,8 @@ static void sums(const float *x, int64_t n, double c, double *s1, double *s2, in
 /* ---- one row ---- */
 
 #if defined(VGEN_HAVE_X86)
-/* layer_norm_apply in one pass, 16 lanes at a time (the same operations in the same order). */
+/* layer_norm_apply in one pass, 16 lanes at a time (vgen_layer_norm_apply's operations in the same order; absent
+ * terms are skipped, which gives the same values as their neutral ones). */
 VGEN_AVX512 static void layer_norm_apply_avx512(const norm_job *j, float *r, float mean, float inv) {
     const __m512 vm = _mm512_set1_ps(mean), vi = _mm512_set1_ps(inv), one = _mm512_set1_ps(1.0f);
     for (int64_t i = 0; i < j->d; i += 16) {
@@ -96,11 +100,9 @@ static void layer_norm_apply(const norm_job *j, float *r, float mean, float inv)
         return;
     }
 #endif
-    for (int64_t i = 0; i < d; i++) r[i] = (r[i] - mean) * inv;
-    if (j->w) for (int64_t i = 0; i < d; i++) r[i] *= j->w[i];
-    if (j->b) for (int64_t i = 0; i < d; i++) r[i] += j->b[i];
-    if (j->scale) for (int64_t i = 0; i < d; i++) r[i] *= 1.0f + j->scale[i];
-    if (j->shift) for (int64_t i = 0; i < d; i++) r[i] += j->shift[i];
+    for (int64_t i = 0; i < d; i++)
+        r[i] = vgen_layer_norm_apply(r[i], mean, inv, j->w ? j->w[i] : 1.0f, j->b ? j->b[i] : 0.0f,
+                                     j->scale ? j->scale[i] : 0.0f, j->shift ? j->shift[i] : 0.0f);
 }
 
 static void norm_row(const norm_job *j, float *r) {
@@ -110,12 +112,11 @@ static void norm_row(const norm_job *j, float *r) {
         sums(r, d, 0.0, &s1, &s2, j->simd);
         const double mean = s1 / (double)d;
         sums(r, d, mean, &s1, &s2, j->simd); /* second pass about the mean: no cancellation */
-        layer_norm_apply(j, r, (float)mean, (float)(1.0 / sqrt(s2 / (double)d + (double)j->eps)));
+        layer_norm_apply(j, r, (float)mean, vgen_norm_rstd((float)(s2 / (double)d), j->eps));
     } else {
         sums(r, d, 0.0, &s1, &s2, j->simd);
-        const float inv = (float)(1.0 / sqrt(s2 / (double)d + (double)j->eps));
-        for (int64_t i = 0; i < d; i++) r[i] *= inv;
-        if (j->w) for (int64_t i = 0; i < d; i++) r[i] *= j->w[i];
+        const float inv = vgen_norm_rstd((float)(s2 / (double)d), j->eps);
+        for (int64_t i = 0; i < d; i++) r[i] = vgen_rms_norm_apply(r[i], inv, j->w ? j->w[i] : 1.0f);
     }
 }
 
@@ -146,14 +147,14 @@ static int layer_norm_run(vgen_backend *be, const vgen_tensor *x, const float *w
                           const float *scale, float eps, vgen_tensor *y, int simd, vgen_err *err) {
     norm_job j = {.kind = NORM_LAYER, .x = x, .y = y, .w = w, .b = b, .shift = shift, .scale = scale, .eps = eps,
                   .simd = simd};
-    int rc = vgen_ops_check_rows("cpu layer_norm", x, y, &j.m, &j.d, err);
+    int rc = vgen_ops_check_rows("cpu layer_norm", VGEN_DEVICE_CPU, x, y, &j.m, &j.d, err);
     return rc ? rc : norm_launch(be, &j, "cpu layer_norm", err);
 }
 
 static int rms_norm_run(vgen_backend *be, const vgen_tensor *x, const float *w, float eps, vgen_tensor *y, int simd,
                         vgen_err *err) {
     norm_job j = {.kind = NORM_RMS, .x = x, .y = y, .w = w, .eps = eps, .simd = simd};
-    int rc = vgen_ops_check_rows("cpu rms_norm", x, y, &j.m, &j.d, err);
+    int rc = vgen_ops_check_rows("cpu rms_norm", VGEN_DEVICE_CPU, x, y, &j.m, &j.d, err);
     return rc ? rc : norm_launch(be, &j, "cpu rms_norm", err);
 }
 
@@ -178,11 +179,11 @@ static void chan_block(void *arg, int64_t blk, int thread) {
         vgen_cpu_load_f32(j->x->data, j->x->dtype, c * j->s + s0, n, row, j->simd);
         for (int64_t i = 0; i < n; i++) acc[i] += row[i] * row[i];
     }
-    for (int64_t i = 0; i < n; i++) acc[i] = j->root_c / fmaxf(sqrtf(acc[i]), 1e-12f);
+    for (int64_t i = 0; i < n; i++) acc[i] = vgen_channel_rms_scale(acc[i], j->root_c);
     for (int64_t c = 0; c < j->c; c++) {
         vgen_cpu_load_f32(j->x->data, j->x->dtype, c * j->s + s0, n, row, j->simd);
         const float g = j->gamma[c], b = j->bias ? j->bias[c] : 0.0f;
-        for (int64_t i = 0; i < n; i++) row[i] = row[i] * acc[i] * g + b;
+        for (int64_t i = 0; i < n; i++) row[i] = vgen_channel_rms_apply(row[i], acc[i], g, b);
         vgen_cpu_store_f32(row, n, j->y->dtype, j->y->data, c * j->s + s0, j->simd);
     }
 }
@@ -190,7 +191,7 @@ static void chan_block(void *arg, int64_t blk, int thread) {
 static int channel_rms_norm_run(vgen_backend *be, const vgen_tensor *x, const float *gamma, const float *bias,
                                 vgen_tensor *y, int simd, vgen_err *err) {
     chan_job j = {.x = x, .y = y, .gamma = gamma, .bias = bias, .simd = simd};
-    int rc = vgen_ops_check_channels("cpu channel_rms_norm", x, gamma, y, &j.c, &j.s, err);
+    int rc = vgen_ops_check_channels("cpu channel_rms_norm", VGEN_DEVICE_CPU, x, gamma, y, &j.c, &j.s, err);
     if (rc || j.c * j.s == 0) return rc;
     j.root_c = sqrtf((float)j.c);
     const size_t threads = (size_t)vgen_threadpool_size(be->pool);

@@ -1,7 +1,8 @@
 /* ops_rope.c - rotary embedding in place on x [L, H, Dh] (backend.h): groups of tokens on the thread pool; each
- * head row is staged as f32 on the stack in blocks of pairs, rotated by the token's (cos, sin) in f32, and stored
- * back rounded to x's dtype. */
+ * head row is staged as f32 on the stack in blocks of pairs, rotated by the token's (cos, sin) in f32
+ * (core/elem_math.h's vgen_rope_pair, the formula of every backend), and stored back rounded to x's dtype. */
 #include "cpu/ops_cpu.h"
+#include "elem_math.h"
 #include "ref/ops_ref.h"
 #include "threadpool.h"
 
@@ -18,11 +19,8 @@ typedef struct rope_job {
 static void rope_block(const rope_job *j, int64_t off, int64_t n, const float *c, const float *s) {
     float buf[ROPE_BLOCK];
     vgen_cpu_load_f32(j->x->data, j->x->dtype, off, n, buf, j->simd);
-    for (int64_t p = 0; p < n / 2; p++) {
-        const float x0 = buf[2 * p], x1 = buf[2 * p + 1];
-        buf[2 * p] = x0 * c[p] - x1 * s[p];
-        buf[2 * p + 1] = x0 * s[p] + x1 * c[p];
-    }
+    for (int64_t p = 0; p < n / 2; p++)
+        vgen_rope_pair(buf[2 * p], buf[2 * p + 1], c[p], s[p], &buf[2 * p], &buf[2 * p + 1]);
     vgen_cpu_store_f32(buf, n, j->x->dtype, j->x->data, off, j->simd);
 }
 
@@ -42,7 +40,7 @@ static void rope_tokens(void *arg, int64_t t, int thread) {
 
 static int rope_run(vgen_backend *be, vgen_tensor *x, const float *cos_t, const float *sin_t, int simd,
                     vgen_err *err) {
-    int rc = vgen_ops_check_rope("cpu rope", x, cos_t, sin_t, err);
+    int rc = vgen_ops_check_rope("cpu rope", VGEN_DEVICE_CPU, x, cos_t, sin_t, err);
     if (rc) return rc;
     rope_job j = {x, cos_t, sin_t, x->shape[0], x->shape[1], x->shape[2], 1, simd};
     const int64_t row = j.h * j.dh;

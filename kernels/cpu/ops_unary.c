@@ -31,7 +31,7 @@ static void unary_chunk(void *arg, int64_t c, int thread) {
 static int unary_run(vgen_backend *be, vgen_unary_op op, const vgen_tensor *x, vgen_tensor *y, int simd,
                      vgen_err *err) {
     unary_job j = {op, x, y, 0, simd};
-    int rc = vgen_ops_check_unary("cpu unary", op, x, y, &j.n, err);
+    int rc = vgen_ops_check_unary("cpu unary", VGEN_DEVICE_CPU, op, x, y, &j.n, err);
     if (rc) return rc;
     vgen_threadpool_for(be->pool, (j.n + VGEN_CPU_CHUNK - 1) / VGEN_CPU_CHUNK, unary_chunk, &j);
     return VGEN_OK;

@@ -1,17 +1,13 @@
-/* ops_vmath.c - exp, silu and gelu_tanh over f32 rows (ops_cpu.h), AVX-512 or libm. */
+/* ops_vmath.c - exp, silu and gelu_tanh over f32 rows (ops_cpu.h), AVX-512 or libm. The portable paths are
+ * core/elem_math.h's functions (the CUDA kernels' formulas); the AVX-512 ones evaluate the same expressions with
+ * the vector exp. */
 #include <math.h>
 
 #include "cpu/ops_cpu.h"
+#include "elem_math.h"
 
-#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
-#define GELU_C 0.044715f
-
-static float silu1(float x) { return x / (1.0f + expf(-x)); }
-
-static float gelu1(float x) {
-    const float u = GELU_K * (x + GELU_C * x * x * x);
-    return x / (1.0f + expf(-2.0f * u));
-}
+#define GELU_K VGEN_GELU_K
+#define GELU_C VGEN_GELU_C
 
 #if defined(VGEN_HAVE_X86)
 VGEN_AVX512 static void exp_avx512(float *x, int64_t n) {
@@ -36,7 +32,7 @@ VGEN_AVX512 static void gelu_avx512(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 k = vgen_mask16(n - i);
         __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-        /* -2u = -2k (x + c x^3) = -2k x (1 + c x^2) */
+        /* -2u = -2k (x + c x^3) = (-2k x) (1 + c x^2): vgen_gelu_tanh's operations (elem_math.h) */
         __m512 t = _mm512_mul_ps(_mm512_mul_ps(m2k, v), _mm512_fmadd_ps(_mm512_mul_ps(c, v), v, one));
         _mm512_mask_storeu_ps(x + i, k, _mm512_div_ps(v, _mm512_add_ps(one, vgen_exp512(t))));
     }
@@ -62,7 +58,7 @@ void vgen_cpu_silu_rows(float *x, int64_t n, int simd) {
     }
 #endif
     (void)simd;
-    for (int64_t i = 0; i < n; i++) x[i] = silu1(x[i]);
+    for (int64_t i = 0; i < n; i++) x[i] = vgen_silu(x[i]);
 }
 
 void vgen_cpu_gelu_tanh_rows(float *x, int64_t n, int simd) {
@@ -73,5 +69,5 @@ void vgen_cpu_gelu_tanh_rows(float *x, int64_t n, int simd) {
     }
 #endif
     (void)simd;
-    for (int64_t i = 0; i < n; i++) x[i] = gelu1(x[i]);
+    for (int64_t i = 0; i < n; i++) x[i] = vgen_gelu_tanh(x[i]);
 }

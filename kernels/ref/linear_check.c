@@ -66,12 +66,18 @@ static int check_shapes(const char *be, const vgen_tensor *x, const vgen_qmatrix
 
 int vgen_linear_check(const char *be, const vgen_tensor *x, const vgen_qmatrix *w, const vgen_tensor *y, int64_t *m,
                       vgen_err *err) {
+    return vgen_linear_check_on(be, VGEN_DEVICE_CPU, x, w, y, m, err);
+}
+
+int vgen_linear_check_on(const char *be, vgen_device device, const vgen_tensor *x, const vgen_qmatrix *w,
+                         const vgen_tensor *y, int64_t *m, vgen_err *err) {
     if (!x || !w || !y)
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s linear: x, W and y must not be NULL", be);
     int rc = check_weights(be, w, err);
     if (rc) return rc;
-    if (x->device != VGEN_DEVICE_CPU || y->device != VGEN_DEVICE_CPU)
-        return vgen_err_set(err, VGEN_ERR_UNSUPPORTED, "%s linear: x and y must be CPU tensors", be);
+    if (x->device != device || y->device != device)
+        return vgen_err_set(err, VGEN_ERR_UNSUPPORTED, "%s linear: x and y must be %s tensors", be,
+                            device == VGEN_DEVICE_CPU ? "CPU" : "CUDA");
     rc = check_shapes(be, x, w, y, m, err);
     if (rc) return rc;
     if (*m == 0) return VGEN_OK;

@@ -57,7 +57,7 @@ static int ref_attention(vgen_backend *be, const vgen_tensor *q, const vgen_tens
                          float scale, const vgen_tensor *bias, vgen_tensor *out, vgen_err *err) {
     (void)be;
     ref_attn a = {q, k, v, bias, out, scale, {0, 0, 0, 0}, NULL, NULL};
-    int rc = vgen_ops_check_attention("ref attention", q, k, v, bias, out, &a.d, err);
+    int rc = vgen_ops_check_attention("ref attention", VGEN_DEVICE_CPU, q, k, v, bias, out, &a.d, err);
     if (rc || a.d.lq * a.d.h * a.d.dh == 0) return rc;
     a.t = malloc((size_t)(a.d.lk + 1) * sizeof *a.t);
     a.acc = malloc((size_t)a.d.dh * sizeof *a.acc);

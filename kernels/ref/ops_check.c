@@ -1,4 +1,5 @@
-/* ops_check.c - validation of op calls, shared by every backend (ops_ref.h). */
+/* ops_check.c - validation of op calls, shared by every backend (ops_ref.h). Each check takes the device of the
+ * calling backend (dev) and rejects tensors that live elsewhere; it reads descriptors only, never data. */
 #include <stdio.h>
 
 #include "ref/ops_ref.h"
@@ -11,8 +12,19 @@ static const char *shape_of(const vgen_tensor *t, char *buf) {
 
 static int is_act(vgen_dtype dt) { return dt == VGEN_DTYPE_F32 || dt == VGEN_DTYPE_BF16; }
 
-/* A tensor the op can read or write: non-NULL, rank 1..5, on the CPU, data present unless empty, dtype allowed. */
-static int check_tensor(const char *who, const char *name, const vgen_tensor *t, int allow_f16, vgen_err *err) {
+static const char *device_memory(vgen_device dev) {
+    return dev == VGEN_DEVICE_CPU ? "host memory" : dev == VGEN_DEVICE_CUDA ? "CUDA device memory" : "?";
+}
+
+/* t lives on dev (VGEN_ERR_INVALID_ARGUMENT naming the memory the op needs otherwise). */
+static int check_device(const char *who, const char *name, const vgen_tensor *t, vgen_device dev, vgen_err *err) {
+    if (t->device == dev) return VGEN_OK;
+    return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: %s is not in %s", who, name, device_memory(dev));
+}
+
+/* A tensor the op can read or write: non-NULL, rank 1..5, on dev, data present unless empty, dtype allowed. */
+static int check_tensor(const char *who, vgen_device dev, const char *name, const vgen_tensor *t, int allow_f16,
+                        vgen_err *err) {
     if (!t) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", who, name);
     char b[SHAPE_BUF];
     if (t->n_dims < 1 || t->n_dims > VGEN_TENSOR_MAX_DIMS)
@@ -23,8 +35,8 @@ static int check_tensor(const char *who, const char *name, const vgen_tensor *t,
     if (!is_act(t->dtype) && !(allow_f16 && t->dtype == VGEN_DTYPE_F16))
         return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: %s %s is %s, expected f32 or bf16%s", who, name, shape_of(t, b),
                             vgen_dtype_name(t->dtype), allow_f16 ? " or f16" : "");
-    if (t->device != VGEN_DEVICE_CPU)
-        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: %s is not in host memory", who, name);
+    int rc = check_device(who, name, t, dev, err);
+    if (rc) return rc;
     if (!t->data && vgen_tensor_numel(t) > 0)
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: %s %s has no data", who, name, shape_of(t, b));
     return VGEN_OK;
@@ -60,10 +72,10 @@ static int shape_mismatch(const char *who, const char *an, const vgen_tensor *a,
                         shape_of(b, s2));
 }
 
-int vgen_ops_check_rows(const char *who, const vgen_tensor *x, const vgen_tensor *y, int64_t *m, int64_t *d,
-                        vgen_err *err) {
-    int rc = check_tensor(who, "x", x, 0, err);
-    if (!rc) rc = check_tensor(who, "y", y, 0, err);
+int vgen_ops_check_rows(const char *who, vgen_device dev, const vgen_tensor *x, const vgen_tensor *y, int64_t *m,
+                        int64_t *d, vgen_err *err) {
+    int rc = check_tensor(who, dev, "x", x, 0, err);
+    if (!rc) rc = check_tensor(who, dev, "y", y, 0, err);
     if (rc) return rc;
     if (!same_shape(x, y)) return shape_mismatch(who, "x", x, "y", y, err);
     rc = check_alias(who, "x", x, "y", y, err);
@@ -78,10 +90,10 @@ int vgen_ops_check_param(const char *who, const char *name, const float *p, vgen
     return VGEN_OK;
 }
 
-int vgen_ops_check_channels(const char *who, const vgen_tensor *x, const float *gamma, const vgen_tensor *y,
-                            int64_t *c, int64_t *s, vgen_err *err) {
-    int64_t m, d;
-    int rc = vgen_ops_check_rows(who, x, y, &m, &d, err);
+int vgen_ops_check_channels(const char *who, vgen_device dev, const vgen_tensor *x, const float *gamma,
+                            const vgen_tensor *y, int64_t *c, int64_t *s, vgen_err *err) {
+    int64_t m = 0, d = 0;
+    int rc = vgen_ops_check_rows(who, dev, x, y, &m, &d, err);
     if (!rc) rc = vgen_ops_check_param(who, "gamma", gamma, err);
     if (rc) return rc;
     *c = x->shape[0];
@@ -89,9 +101,9 @@ int vgen_ops_check_channels(const char *who, const vgen_tensor *x, const float *
     return VGEN_OK;
 }
 
-int vgen_ops_check_rope(const char *who, const vgen_tensor *x, const float *cos_t, const float *sin_t,
-                        vgen_err *err) {
-    int rc = check_tensor(who, "x", x, 0, err);
+int vgen_ops_check_rope(const char *who, vgen_device dev, const vgen_tensor *x, const float *cos_t,
+                        const float *sin_t, vgen_err *err) {
+    int rc = check_tensor(who, dev, "x", x, 0, err);
     if (rc) return rc;
     char b[SHAPE_BUF];
     if (x->n_dims != 3 || x->shape[2] % 2 != 0)
@@ -101,8 +113,8 @@ int vgen_ops_check_rope(const char *who, const vgen_tensor *x, const float *cos_
     return rc;
 }
 
-static int check_lhd(const char *who, const char *name, const vgen_tensor *t, vgen_err *err) {
-    int rc = check_tensor(who, name, t, 0, err);
+static int check_lhd(const char *who, vgen_device dev, const char *name, const vgen_tensor *t, vgen_err *err) {
+    int rc = check_tensor(who, dev, name, t, 0, err);
     if (rc) return rc;
     char b[SHAPE_BUF];
     if (t->n_dims != 3) return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: %s %s must be [L, H, Dh]", who, name,
@@ -110,13 +122,16 @@ static int check_lhd(const char *who, const char *name, const vgen_tensor *t, vg
     return VGEN_OK;
 }
 
-static int check_attn_bias(const char *who, const vgen_tensor *bias, const vgen_attn_dims *d, vgen_err *err) {
+static int check_attn_bias(const char *who, vgen_device dev, const vgen_tensor *bias, const vgen_attn_dims *d,
+                           vgen_err *err) {
     if (!bias) return VGEN_OK;
     if (!bias->data && d->h * d->lq * d->lk > 0)
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: bias has no data", who);
+    int rc = check_device(who, "bias", bias, dev, err);
+    if (rc) return rc;
     char b[SHAPE_BUF];
     if (bias->dtype != VGEN_DTYPE_F32 || bias->n_dims != 3 || bias->shape[0] != d->h || bias->shape[1] != d->lq ||
-        bias->shape[2] != d->lk || bias->device != VGEN_DEVICE_CPU)
+        bias->shape[2] != d->lk)
         return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: bias %s %s must be f32 [H, Lq, Lk] = [%lld, %lld, %lld]", who,
                             vgen_shape_str(bias->shape, bias->n_dims > 0 && bias->n_dims <= VGEN_TENSOR_MAX_DIMS
                                            ? bias->n_dims : 0, b, sizeof b),
@@ -130,12 +145,13 @@ static int attn_overlap(const char *who, const vgen_tensor *out, const char *nam
     return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: out overlaps %s", who, name);
 }
 
-int vgen_ops_check_attention(const char *who, const vgen_tensor *q, const vgen_tensor *k, const vgen_tensor *v,
-                             const vgen_tensor *bias, const vgen_tensor *out, vgen_attn_dims *dims, vgen_err *err) {
-    int rc = check_lhd(who, "q", q, err);
-    if (!rc) rc = check_lhd(who, "k", k, err);
-    if (!rc) rc = check_lhd(who, "v", v, err);
-    if (!rc) rc = check_lhd(who, "out", out, err);
+int vgen_ops_check_attention(const char *who, vgen_device dev, const vgen_tensor *q, const vgen_tensor *k,
+                             const vgen_tensor *v, const vgen_tensor *bias, const vgen_tensor *out,
+                             vgen_attn_dims *dims, vgen_err *err) {
+    int rc = check_lhd(who, dev, "q", q, err);
+    if (!rc) rc = check_lhd(who, dev, "k", k, err);
+    if (!rc) rc = check_lhd(who, dev, "v", v, err);
+    if (!rc) rc = check_lhd(who, dev, "out", out, err);
     if (rc) return rc;
     if (!same_shape(k, v)) return shape_mismatch(who, "k", k, "v", v, err);
     if (!same_shape(q, out)) return shape_mismatch(who, "q", q, "out", out, err);
@@ -145,26 +161,26 @@ int vgen_ops_check_attention(const char *who, const vgen_tensor *q, const vgen_t
                             shape_of(q, s1), shape_of(k, s2));
     }
     *dims = (vgen_attn_dims){q->shape[0], k->shape[0], q->shape[1], q->shape[2]};
-    rc = check_attn_bias(who, bias, dims, err);
+    rc = check_attn_bias(who, dev, bias, dims, err);
     if (!rc) rc = attn_overlap(who, out, "q", q, err);
     if (!rc) rc = attn_overlap(who, out, "k", k, err);
     if (!rc) rc = attn_overlap(who, out, "v", v, err);
     return rc;
 }
 
-int vgen_ops_check_unary(const char *who, vgen_unary_op op, const vgen_tensor *x, const vgen_tensor *y, int64_t *n,
-                         vgen_err *err) {
+int vgen_ops_check_unary(const char *who, vgen_device dev, vgen_unary_op op, const vgen_tensor *x,
+                         const vgen_tensor *y, int64_t *n, vgen_err *err) {
     if ((int)op < 0 || op >= VGEN_UNARY_COUNT)
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: unknown unary op %d", who, (int)op);
-    int64_t m, d;
-    int rc = vgen_ops_check_rows(who, x, y, &m, &d, err);
+    int64_t m = 0, d = 0;
+    int rc = vgen_ops_check_rows(who, dev, x, y, &m, &d, err);
     if (!rc) *n = m * d;
     return rc;
 }
 
-static int check_binary_b(const char *who, const vgen_tensor *a, const vgen_tensor *b, const vgen_tensor *y,
-                          int *b_rows, vgen_err *err) {
-    int rc = check_tensor(who, "b", b, 0, err);
+static int check_binary_b(const char *who, vgen_device dev, const vgen_tensor *a, const vgen_tensor *b,
+                          const vgen_tensor *y, int *b_rows, vgen_err *err) {
+    int rc = check_tensor(who, dev, "b", b, 0, err);
     if (rc) return rc;
     int64_t d = a->shape[a->n_dims - 1];
     if (same_shape(a, b)) *b_rows = 1;
@@ -179,19 +195,20 @@ static int check_binary_b(const char *who, const vgen_tensor *a, const vgen_tens
     return VGEN_OK;
 }
 
-int vgen_ops_check_binary(const char *who, vgen_binary_op op, const vgen_tensor *a, const vgen_tensor *b,
-                          const vgen_tensor *y, int64_t *m, int64_t *d, int *b_rows, vgen_err *err) {
+int vgen_ops_check_binary(const char *who, vgen_device dev, vgen_binary_op op, const vgen_tensor *a,
+                          const vgen_tensor *b, const vgen_tensor *y, int64_t *m, int64_t *d, int *b_rows,
+                          vgen_err *err) {
     if ((int)op < 0 || op >= VGEN_BINARY_COUNT)
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: unknown binary op %d", who, (int)op);
-    int rc = vgen_ops_check_rows(who, a, y, m, d, err);
-    if (!rc) rc = check_binary_b(who, a, b, y, b_rows, err);
+    int rc = vgen_ops_check_rows(who, dev, a, y, m, d, err);
+    if (!rc) rc = check_binary_b(who, dev, a, b, y, b_rows, err);
     return rc;
 }
 
-int vgen_ops_check_gated_add(const char *who, const vgen_tensor *x, const vgen_tensor *y, int64_t *m, int64_t *d,
-                             vgen_err *err) {
-    int rc = check_tensor(who, "x", x, 0, err);
-    if (!rc) rc = check_tensor(who, "y", y, 0, err);
+int vgen_ops_check_gated_add(const char *who, vgen_device dev, const vgen_tensor *x, const vgen_tensor *y,
+                             int64_t *m, int64_t *d, vgen_err *err) {
+    int rc = check_tensor(who, dev, "x", x, 0, err);
+    if (!rc) rc = check_tensor(who, dev, "y", y, 0, err);
     if (rc) return rc;
     if (!same_shape(x, y)) return shape_mismatch(who, "x", x, "y", y, err);
     if (overlaps(x, y)) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: y overlaps x", who);
@@ -200,9 +217,10 @@ int vgen_ops_check_gated_add(const char *who, const vgen_tensor *x, const vgen_t
     return VGEN_OK;
 }
 
-int vgen_ops_check_convert(const char *who, const vgen_tensor *x, const vgen_tensor *y, int64_t *n, vgen_err *err) {
-    int rc = check_tensor(who, "x", x, 1, err);
-    if (!rc) rc = check_tensor(who, "y", y, 1, err);
+int vgen_ops_check_convert(const char *who, vgen_device dev, const vgen_tensor *x, const vgen_tensor *y, int64_t *n,
+                           vgen_err *err) {
+    int rc = check_tensor(who, dev, "x", x, 1, err);
+    if (!rc) rc = check_tensor(who, dev, "y", y, 1, err);
     if (rc) return rc;
     if (vgen_tensor_numel(x) != vgen_tensor_numel(y)) {
         char s1[SHAPE_BUF], s2[SHAPE_BUF];
@@ -213,6 +231,17 @@ int vgen_ops_check_convert(const char *who, const vgen_tensor *x, const vgen_ten
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: y partially overlaps x", who);
     *n = vgen_tensor_numel(x);
     return VGEN_OK;
+}
+
+int vgen_ops_check_finite(const char *who, vgen_device dev, const vgen_tensor *x, const char *what, int64_t *n,
+                          vgen_err *err) {
+    if (!x || (!x->data && vgen_tensor_numel(x) > 0))
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: no tensor", who);
+    if (x->dtype != VGEN_DTYPE_F32 && x->dtype != VGEN_DTYPE_BF16 && x->dtype != VGEN_DTYPE_F16)
+        return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: %s is not f32, bf16 or f16", who, what ? what : "tensor");
+    int rc = check_device(who, what ? what : "tensor", x, dev, err);
+    if (!rc) *n = vgen_tensor_numel(x);
+    return rc;
 }
 
 /* ---- conv3d ---- */
@@ -244,11 +273,11 @@ static int conv_geometry(const char *who, const vgen_tensor *x, const vgen_tenso
     return VGEN_OK;
 }
 
-int vgen_ops_check_conv3d(const char *who, const vgen_tensor *x, const vgen_tensor *w, const vgen_conv3d_params *p,
-                          const vgen_tensor *y, vgen_conv3d_dims *dims, vgen_err *err) {
-    int rc = check_tensor(who, "x", x, 0, err);
-    if (!rc) rc = check_tensor(who, "w", w, 0, err);
-    if (!rc) rc = check_tensor(who, "y", y, 0, err);
+int vgen_ops_check_conv3d(const char *who, vgen_device dev, const vgen_tensor *x, const vgen_tensor *w,
+                          const vgen_conv3d_params *p, const vgen_tensor *y, vgen_conv3d_dims *dims, vgen_err *err) {
+    int rc = check_tensor(who, dev, "x", x, 0, err);
+    if (!rc) rc = check_tensor(who, dev, "w", w, 0, err);
+    if (!rc) rc = check_tensor(who, dev, "y", y, 0, err);
     if (rc) return rc;
     if (!p) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: params are NULL", who);
     rc = conv_geometry(who, x, w, p, dims, err);

@@ -46,7 +46,7 @@ static int ref_conv3d(vgen_backend *be, const vgen_tensor *x, const vgen_tensor 
                       const vgen_conv3d_params *p, vgen_tensor *y, vgen_err *err) {
     (void)be;
     ref_conv c = {x, w, bias, y, {0}};
-    int rc = vgen_ops_check_conv3d("ref conv3d", x, w, p, y, &c.g, err);
+    int rc = vgen_ops_check_conv3d("ref conv3d", VGEN_DEVICE_CPU, x, w, p, y, &c.g, err);
     if (rc) return rc;
     const vgen_conv3d_dims *g = &c.g;
     int64_t yi = 0;

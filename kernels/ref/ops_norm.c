@@ -1,19 +1,22 @@
 /* ops_norm.c - reference layer_norm, rms_norm and channel_rms_norm (backend.h): one row (or one position) at a
- * time, statistics accumulated in double from the f32 values of x, the result rounded once to y's dtype.
- * y may be x: each row is read in full before it is written. */
+ * time. The statistics (mean, biased variance, sums of squares) are accumulated in double from the f32 values of x
+ * and rounded once to f32; the finalization is core/elem_math.h's f32 formula, the one every backend (CUDA
+ * included) applies; y receives it rounded to its dtype. y may be x: each row is read in full before it is
+ * written. */
 #include <math.h>
 
+#include "elem_math.h"
 #include "ref/ops_ref.h"
 
-/* The f32 value of a per-feature parameter, or `dflt` when the vector is NULL. */
-static double param(const float *p, int64_t i, double dflt) { return p ? (double)p[i] : dflt; }
+/* A per-feature parameter, or its neutral value `dflt` when the vector is NULL. */
+static float param(const float *p, int64_t i, float dflt) { return p ? p[i] : dflt; }
 
 /* y[M, D] = LN(x) * w + b, then * (1 + scale) + shift (backend.h). */
 static int ref_layer_norm(vgen_backend *be, const vgen_tensor *x, const float *w, const float *b, const float *shift,
                           const float *scale, float eps, vgen_tensor *y, vgen_err *err) {
     (void)be;
     int64_t m, d;
-    int rc = vgen_ops_check_rows("ref layer_norm", x, y, &m, &d, err);
+    int rc = vgen_ops_check_rows("ref layer_norm", VGEN_DEVICE_CPU, x, y, &m, &d, err);
     if (rc) return rc;
     for (int64_t r = 0; r < m; r++) {
         const int64_t base = r * d;
@@ -24,12 +27,12 @@ static int ref_layer_norm(vgen_backend *be, const vgen_tensor *x, const float *w
             double c = vgen_ops_get(x->data, x->dtype, base + i) - mean;
             var += c * c;
         }
-        const double inv = 1.0 / sqrt(var / (double)d + (double)eps);
+        const float mean_f = (float)mean, rstd = vgen_norm_rstd((float)(var / (double)d), eps);
         for (int64_t i = 0; i < d; i++) {
-            double v = (vgen_ops_get(x->data, x->dtype, base + i) - mean) * inv;
-            v = v * param(w, i, 1.0) + param(b, i, 0.0);
-            v = v * (1.0 + param(scale, i, 0.0)) + param(shift, i, 0.0);
-            vgen_ops_put(y->data, y->dtype, base + i, (float)v);
+            const float v = vgen_layer_norm_apply(vgen_ops_get(x->data, x->dtype, base + i), mean_f, rstd,
+                                                  param(w, i, 1.0f), param(b, i, 0.0f), param(scale, i, 0.0f),
+                                                  param(shift, i, 0.0f));
+            vgen_ops_put(y->data, y->dtype, base + i, v);
         }
     }
     return VGEN_OK;
@@ -40,7 +43,7 @@ static int ref_rms_norm(vgen_backend *be, const vgen_tensor *x, const float *w, 
                         vgen_err *err) {
     (void)be;
     int64_t m, d;
-    int rc = vgen_ops_check_rows("ref rms_norm", x, y, &m, &d, err);
+    int rc = vgen_ops_check_rows("ref rms_norm", VGEN_DEVICE_CPU, x, y, &m, &d, err);
     if (rc) return rc;
     for (int64_t r = 0; r < m; r++) {
         const int64_t base = r * d;
@@ -49,33 +52,35 @@ static int ref_rms_norm(vgen_backend *be, const vgen_tensor *x, const float *w, 
             double v = vgen_ops_get(x->data, x->dtype, base + i);
             ss += v * v;
         }
-        const double inv = 1.0 / sqrt(ss / (double)d + (double)eps);
+        const float rstd = vgen_norm_rstd((float)(ss / (double)d), eps);
         for (int64_t i = 0; i < d; i++) {
-            double v = vgen_ops_get(x->data, x->dtype, base + i) * inv * param(w, i, 1.0);
-            vgen_ops_put(y->data, y->dtype, base + i, (float)v);
+            const float v = vgen_rms_norm_apply(vgen_ops_get(x->data, x->dtype, base + i), rstd, param(w, i, 1.0f));
+            vgen_ops_put(y->data, y->dtype, base + i, v);
         }
     }
     return VGEN_OK;
 }
 
-/* x [C, S]: y[c, s] = x[c, s] / max(||x[:, s]||_2, 1e-12) * sqrt(C) * gamma[c] + bias[c]. */
+/* x [C, S]: y[c, s] = x[c, s] / max(||x[:, s]||_2, 1e-12) * sqrt(C) * gamma[c] + bias[c], as
+ * x[c, s] * (sqrt(C) / max(..)) * gamma[c] + bias[c] (elem_math.h). */
 static int ref_channel_rms_norm(vgen_backend *be, const vgen_tensor *x, const float *gamma, const float *bias,
                                 vgen_tensor *y, vgen_err *err) {
     (void)be;
     int64_t c, s;
-    int rc = vgen_ops_check_channels("ref channel_rms_norm", x, gamma, y, &c, &s, err);
+    int rc = vgen_ops_check_channels("ref channel_rms_norm", VGEN_DEVICE_CPU, x, gamma, y, &c, &s, err);
     if (rc) return rc;
-    const double root_c = sqrt((double)c);
+    const float root_c = sqrtf((float)c);
     for (int64_t j = 0; j < s; j++) {
         double ss = 0.0;
         for (int64_t i = 0; i < c; i++) {
             double v = vgen_ops_get(x->data, x->dtype, i * s + j);
             ss += v * v;
         }
-        const double norm = fmax(sqrt(ss), 1e-12);
+        const float factor = vgen_channel_rms_scale((float)ss, root_c);
         for (int64_t i = 0; i < c; i++) {
-            double v = vgen_ops_get(x->data, x->dtype, i * s + j) / norm * root_c * gamma[i] + param(bias, i, 0.0);
-            vgen_ops_put(y->data, y->dtype, i * s + j, (float)v);
+            const float v = vgen_channel_rms_apply(vgen_ops_get(x->data, x->dtype, i * s + j), factor, gamma[i],
+                                                   param(bias, i, 0.0f));
+            vgen_ops_put(y->data, y->dtype, i * s + j, v);
         }
     }
     return VGEN_OK;
