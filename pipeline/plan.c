@@ -12,7 +12,9 @@
 #include "plan.h"
 
 #define MIB ((uint64_t)1 << 20)
-#define CUBLASLT_WORKSPACE (32 * MIB) /* kernels/cuda: the GEMM workspace */
+#define CUBLASLT_WORKSPACE (32 * MIB) /* kernels/cuda/cuda_gemm.cu: the cuBLASLt workspace */
+#define GEMM_WEIGHT_TILE (256 * MIB)  /* cuda_gemm.cu: at most this much of a layer is dequantized at once */
+#define GEMM_OUT_TILE (64 * MIB)      /* cuda_gemm.cu: the f32 output tile staged for the bias epilogue */
 #define DECODE_FLOOR (256 * MIB)      /* generate_decode.c: the least the decoder is given */
 
 typedef struct planner {
@@ -67,8 +69,9 @@ static void add_compute(const planner *pl, vgen_component c, vgen_plan_phase *ph
     vgen_plan_memory *mem = on_gpu(pl, c) ? &ph->device : &ph->host;
     mem->activations += pp->activations;
     if (!on_gpu(pl, c)) return;
-    mem->workspace += CUBLASLT_WORKSPACE;
-    if (weight_only(cplan(pl, c)->weights)) mem->workspace += pp->dequant_bf16;
+    mem->workspace += CUBLASLT_WORKSPACE + GEMM_OUT_TILE;
+    if (weight_only(cplan(pl, c)->weights))
+        mem->workspace += pp->dequant_bf16 < GEMM_WEIGHT_TILE ? pp->dequant_bf16 : GEMM_WEIGHT_TILE;
     if (cplan(pl, c)->offload == VGEN_OFFLOAD_STREAM && pp->block > 0) mem->workspace += pp->block; /* in flight */
 }
 
@@ -117,6 +120,7 @@ static size_t decode_budget(const planner *pl) {
         add_weights(pl, VGEN_COMPONENT_DIT, &dit);
         used += (double)(on_gpu(pl, VGEN_COMPONENT_VAE) ? dit.device.weights : dit.host.weights);
     }
+    if (on_gpu(pl, VGEN_COMPONENT_VAE)) used += (double)(CUBLASLT_WORKSPACE + GEMM_OUT_TILE); /* its GEMM scratch */
     return (size_t)(budget - used > (double)DECODE_FLOOR ? budget - used : (double)DECODE_FLOOR);
 }
 
