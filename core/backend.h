@@ -49,6 +49,13 @@ typedef struct vgen_conv3d_params {
 
 typedef struct vgen_threadpool vgen_threadpool;
 typedef struct vgen_backend vgen_backend;
+typedef struct vgen_fence vgen_fence;
+
+/* The two queues of a backend: ops (and copy, upload, download) run on COMPUTE; upload_async on COPY. */
+typedef enum vgen_queue {
+    VGEN_QUEUE_COMPUTE = 0,
+    VGEN_QUEUE_COPY = 1
+} vgen_queue;
 
 struct vgen_backend {
     const char *name;     /* "cpu", "cuda" */
@@ -129,7 +136,27 @@ struct vgen_backend {
     int (*upload)(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err);
     int (*download)(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err);
     int (*synchronize)(vgen_backend *be, vgen_err *err);
+    /* dst = src within the device (regions must not overlap), queued like an op. */
+    int (*copy)(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err);
     vgen_memstat mem;
+    /* True when the host may read and write the device's buffers directly (the CPU backends); model code may
+     * then use host data (mapped weights) in ops without uploading it. False for CUDA. */
+    bool host_addressable;
+
+    /* ---- block streaming: host staging memory, a copy queue and fences ----
+     * host_alloc gives host memory the backend can copy from asynchronously (pinned for CUDA), counted in
+     * host_mem. upload_async queues a copy host -> device on the copy queue and returns at once: src must stay
+     * untouched and dst unread until a fence recorded after it on the copy queue has been waited for. A fence
+     * marks the point after everything queued so far on one queue (fence_record); fence_wait makes later work of
+     * the other queue wait for it. The CPU backends copy at once and their fences are no-ops. */
+    void *(*host_alloc)(vgen_backend *be, size_t bytes, vgen_err *err);
+    void (*host_free)(vgen_backend *be, void *p, size_t bytes);
+    int (*upload_async)(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err);
+    int (*fence_new)(vgen_backend *be, vgen_fence **out, vgen_err *err);
+    void (*fence_free)(vgen_backend *be, vgen_fence *f);
+    int (*fence_record)(vgen_backend *be, vgen_fence *f, vgen_queue q, vgen_err *err);
+    int (*fence_wait)(vgen_backend *be, vgen_queue q, vgen_fence *f, vgen_err *err);
+    vgen_memstat host_mem;
 
     /* Releases impl. The backend struct itself is freed by vgen_backend_free. */
     void (*destroy)(vgen_backend *be);

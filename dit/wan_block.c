@@ -10,7 +10,6 @@
  * attention run in the compute dtype. */
 #include <math.h>
 
-#include "numeric.h"
 #include "wan_internal.h"
 
 /* a[L, D] viewed as [L, Nh, Dh] for RoPE and attention. */
@@ -23,15 +22,14 @@ static vgen_tensor heads_view(const vgen_tensor *a, int64_t heads, int64_t head_
     return v;
 }
 
-static float elem(const vgen_tensor *t, int64_t i) {
-    if (t->dtype == VGEN_DTYPE_BF16) return vgen_bf16_to_f32(((const uint16_t *)t->data)[i]);
-    return ((const float *)t->data)[i];
-}
-
-/* mod[6, D] = table[6, D] + tproj[6 * D] as f32. */
-static void modulation(const vgen_dit_session *s, const wan_block *b, float *mod) {
-    const int64_t n = 6 * s->m->cfg.dim;
-    for (int64_t i = 0; i < n; i++) mod[i] = b->table[i] + elem(&s->a.tproj, i);
+/* mod[6, D] = table[6, D] + tproj[6 * D] as f32: tproj widened into mod, then the table added. */
+static int modulation(vgen_dit_session *s, const wan_block *b, vgen_err *err) {
+    const int64_t d = s->m->cfg.dim;
+    vgen_tensor mod = wan_f32_view(s, s->a.mod, 6, d), table = wan_f32_view(s, b->table, 6, d);
+    vgen_tensor tproj = wan_view2(&s->a.tproj, 6, d);
+    int rc = wan_copy_convert(s->be, &tproj, &mod, err);
+    if (!rc) rc = s->be->binary(s->be, VGEN_BINARY_ADD, &table, &mod, &mod, err);
+    return rc;
 }
 
 /* att[L, D] = softmax(q k^T / sqrt(Dh)) v per head; q [L, D], k/v [Lk, D]. */
@@ -86,16 +84,15 @@ static int feed_forward(vgen_dit_session *s, const wan_block *b, vgen_err *err) 
     return rc;
 }
 
-int wan_block_forward(vgen_dit_session *s, int64_t bi, vgen_err *err) {
+int wan_block_forward(vgen_dit_session *s, const wan_block *b, int64_t bi, vgen_err *err) {
     vgen_backend *be = s->be;
     wan_acts *a = &s->a;
-    const wan_block *b = &s->m->blocks[bi];
     const int64_t d = s->m->cfg.dim;
     const float eps = s->m->cfg.eps;
     float *mod = a->mod; /* [6, D]: shift1, scale1, gate1, shift2, scale2, gate2 */
-    modulation(s, b, mod);
+    int rc = modulation(s, b, err);
 
-    int rc = be->layer_norm(be, &a->x, NULL, NULL, mod + 0 * d, mod + 1 * d, eps, &a->h, err);
+    if (!rc) rc = be->layer_norm(be, &a->x, NULL, NULL, mod + 0 * d, mod + 1 * d, eps, &a->h, err);
     if (!rc) rc = self_attention(s, b, err);
     if (!rc) wan_hook(s, bi, "attn1.out", &a->o);
     if (!rc) rc = be->gated_add(be, &a->x, mod + 2 * d, &a->o, err);

@@ -110,6 +110,26 @@ size_t vgen_dit_mapped_bytes(const vgen_dit_model *m);
 /* The weight format of block 0's first self-attention projection (what the block linears run in). */
 vgen_wformat vgen_dit_block_format(const vgen_dit_model *m);
 
+/* ---- weights on a backend's device ---- */
+
+/* The model's weights where a backend's ops can read them. On a host-addressable backend (CPU) this is the model
+ * itself, nothing is copied. Otherwise (CUDA, the device emulator) the globals and `resident_blocks` blocks are
+ * uploaded once, each block as one 64-byte-aligned image (docs/dit.md); the other blocks are packed into the
+ * backend's staging memory (pinned host memory on CUDA) and streamed through two device slots during each forward,
+ * block b + 2 copied on the copy queue while block b computes. resident_blocks <= 0 or >= layers: every block
+ * resident, no streaming. */
+typedef struct vgen_dit_placement vgen_dit_placement;
+
+int vgen_dit_place(const vgen_dit_model *m, vgen_backend *be, int64_t resident_blocks, vgen_dit_placement **out,
+                   vgen_err *err);
+void vgen_dit_placement_free(vgen_dit_placement **p);
+/* Bytes it holds on the device (globals, resident blocks, streaming slots) and in staging memory (streamed blocks);
+ * both 0 on a host-addressable backend. */
+size_t vgen_dit_placement_device_bytes(const vgen_dit_placement *p);
+size_t vgen_dit_placement_staging_bytes(const vgen_dit_placement *p);
+/* Blocks uploaded from staging so far (every forward streams layers - resident_blocks of them). */
+int64_t vgen_dit_placement_streamed(const vgen_dit_placement *p);
+
 /* ---- session and forward ---- */
 
 /* Called at the hook points (docs/dit.md) with the tensor in the compute dtype; the tensor is only valid during the
@@ -125,6 +145,8 @@ typedef struct vgen_dit_session_params {
     void *hook_user_data;
     vgen_abort_fn abort;           /* checked between blocks; NULL: never */
     void *abort_user_data;
+    vgen_dit_placement *placement; /* the weights on the session's backend (borrowed; used by one session at a
+                                    * time); NULL: the session places them itself, every block resident */
 } vgen_dit_session_params;
 
 void vgen_dit_session_params_init(vgen_dit_session_params *p);
@@ -139,8 +161,8 @@ void vgen_dit_session_free(vgen_dit_session **s);
 size_t vgen_dit_session_bytes(const vgen_dit_session *s);
 size_t vgen_dit_session_peak(const vgen_dit_session *s);
 
-/* out[C_out, F, H, W] = DiT(latent[C_in, F, H, W], t, context[Lc, Dt]); all three f32 CPU tensors with exactly
- * these shapes. t is the scheduler's timestep (0..1000). */
+/* out[C_out, F, H, W] = DiT(latent[C_in, F, H, W], t, context[Lc, Dt]); all three f32 tensors in host memory
+ * with exactly these shapes, whatever the backend. t is the scheduler's timestep (0..1000). */
 int vgen_dit_forward(vgen_dit_session *s, const vgen_tensor *latent, float t, const vgen_tensor *context,
                      vgen_tensor *out, vgen_err *err);
 
@@ -150,6 +172,8 @@ typedef struct vgen_dit_plan {
     size_t weight_bytes;       /* every weight as vgen_dit_load holds it (owned + mapped) */
     size_t global_bytes;       /* the part outside the transformer blocks */
     size_t block_bytes;        /* one block: the unit of block streaming */
+    size_t device_global_bytes; /* the globals and one block as vgen_dit_place lays them out on a device */
+    size_t device_block_bytes;
     size_t max_linear_bf16;    /* the largest linear weight as bf16: the dequantize buffer of a weight-only GEMM */
     int64_t tokens;            /* F * H/2 * W/2 */
     size_t session_bytes;      /* the session arena of one forward (vgen_dit_session_bytes) */

@@ -9,10 +9,10 @@ static int check_backend(const vgen_backend *be, vgen_err *err) {
         const char *name;
     } ops[] = {{VGEN_OP_LINEAR, "linear"}, {VGEN_OP_LAYER_NORM, "layer_norm"}, {VGEN_OP_RMS_NORM, "rms_norm"},
                {VGEN_OP_ROPE, "rope"}, {VGEN_OP_ATTENTION, "attention"}, {VGEN_OP_UNARY, "unary"},
-               {VGEN_OP_GATED_ADD, "gated_add"}, {VGEN_OP_CONVERT, "convert"}};
+               {VGEN_OP_GATED_ADD, "gated_add"}, {VGEN_OP_CONVERT, "convert"}, {VGEN_OP_BINARY, "binary"}};
     const void *fns[] = {(const void *)be->linear, (const void *)be->layer_norm, (const void *)be->rms_norm,
                          (const void *)be->rope, (const void *)be->attention, (const void *)be->unary,
-                         (const void *)be->gated_add, (const void *)be->convert};
+                         (const void *)be->gated_add, (const void *)be->convert, (const void *)be->binary};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (!fns[i]) return vgen_err_set(err, VGEN_ERR_UNSUPPORTED, "backend %s has no %s op, which the DiT needs",
                                          be->name, ops[i].name);
@@ -54,8 +54,18 @@ int wan_head_forward(vgen_dit_session *s, vgen_err *err) {
     /* h[L, D] = LN(x) * (1 + scale) + shift with (shift, scale) = head_mod[0], head_mod[1] */
     if (!rc) rc = be->layer_norm(be, &a->x, NULL, NULL, a->head_mod, a->head_mod + d, eps, &a->h, err);
     if (!rc) wan_hook(s, -1, "head.modulated", &a->h);
-    if (!rc) rc = be->linear(be, &a->h, &s->m->g.head.w, s->m->g.head.b, &a->proj, err); /* [L, 4 C_out] */
+    if (!rc) rc = be->linear(be, &a->h, &s->g->head.w, s->g->head.b, &a->proj, err); /* [L, 4 C_out] */
     if (!rc) wan_hook(s, -1, "head.proj_out", &a->proj);
+    return rc;
+}
+
+/* out[C_out, F, H, W] (host) from proj [L, 4 C_out], downloaded first when the device is not the host. */
+static int unpatchify(vgen_dit_session *s, vgen_tensor *out, vgen_err *err) {
+    vgen_tensor host = s->a.proj;
+    host.data = s->io.proj;
+    int rc = host.data == s->a.proj.data ? VGEN_OK
+                                         : s->be->download(s->be, host.data, s->a.proj.data, vgen_tensor_bytes(&host), err);
+    if (!rc) wan_unpatchify(&host, s->m->cfg.out_channels, s->p.frames, s->p.height, s->p.width, out->data);
     return rc;
 }
 
@@ -72,23 +82,24 @@ int vgen_dit_forward(vgen_dit_session *s, const vgen_tensor *latent, float t, co
     if (!rc) rc = check_inputs(s, latent, context, out, err);
     if (rc) return rc;
     if (s->p.hook) {
-        vgen_tensor rc_t, rs_t;
-        int64_t shape[2] = {s->tokens, s->m->cfg.head_dim / 2};
-        vgen_tensor_view(&rc_t, VGEN_DTYPE_F32, 2, shape, s->a.rope_cos, NULL);
-        vgen_tensor_view(&rs_t, VGEN_DTYPE_F32, 2, shape, s->a.rope_sin, NULL);
+        vgen_tensor rc_t = wan_f32_view(s, s->a.rope_cos, s->tokens, s->m->cfg.head_dim / 2);
+        vgen_tensor rs_t = wan_f32_view(s, s->a.rope_sin, s->tokens, s->m->cfg.head_dim / 2);
         wan_hook(s, -1, "rope.cos", &rc_t);
         wan_hook(s, -1, "rope.sin", &rs_t);
     }
-    rc = wan_embed_patches(s, latent->data, err); /* x [L, D] */
+    rc = wan_place_begin(s->place, err);            /* the first streamed blocks' copies overlap the embeddings */
+    if (!rc) rc = wan_embed_patches(s, latent->data, err); /* x [L, D] */
     if (!rc) rc = wan_embed_time(s, t, err);      /* tproj [6D], head_mod [2, D] */
     if (!rc) rc = wan_embed_text(s, context, err); /* ctx [Lc, D] */
     for (int64_t b = 0; !rc && b < s->m->cfg.layers; b++) {
+        const wan_block *w = NULL;
         rc = aborted(s, err);
-        if (!rc) rc = wan_block_forward(s, b, err);
+        if (!rc) rc = wan_place_block(s->place, b, &w, err);
+        if (!rc) rc = wan_block_forward(s, w, b, err);
+        if (!rc) rc = wan_place_done(s->place, b, err);
     }
     if (!rc) rc = wan_head_forward(s, err);
-    if (!rc) wan_unpatchify(&s->a.proj, s->m->cfg.out_channels, s->p.frames, s->p.height, s->p.width, out->data);
-    return rc;
+    return rc ? rc : unpatchify(s, out, err);
 }
 
 double vgen_dit_flops(const vgen_wan_config *c, int64_t tokens, int64_t ctx_len) {

@@ -138,15 +138,41 @@ typedef struct wan_acts {
     float *rope_cos, *rope_sin; /* [L, Dh/2] */
 } wan_acts;
 
+/* Host copies of what crosses between host and device each forward: the device tensors themselves on a
+ * host-addressable backend, staging buffers otherwise. */
+typedef struct wan_host_io {
+    void *patches;        /* [L, 4 C_in] compute dtype */
+    void *proj;           /* [L, 4 C_out] compute dtype */
+    float *tsin;          /* [freq_dim] */
+    void *ctx;            /* [Lc, Dt] compute dtype */
+    void *buf;            /* the staging allocation, NULL on a host-addressable backend */
+    size_t bytes;
+} wan_host_io;
+
 struct vgen_dit_session {
     const vgen_dit_model *m;
     vgen_backend *be;
     vgen_dit_session_params p;
     int64_t fp, hp, wp, tokens;  /* F', H', W', L */
     vgen_memstat stat;
-    vgen_arena *arena;
+    vgen_dit_placement *place;   /* the weights on be (own_place: made by the session) */
+    int own_place;
+    const wan_globals *g;
+    void *dev;                   /* every activation: one device buffer of dev_bytes */
+    size_t dev_bytes;
     wan_acts a;
+    wan_host_io io;
 };
+
+/* ---- block streaming during a forward (wan_place.c) ---- */
+
+/* Queues the first streamed blocks (called before the embeddings, so their copies overlap them). */
+int wan_place_begin(vgen_dit_placement *p, vgen_err *err);
+/* Block b's weights, once they are on the device (the compute queue waits for its copy). */
+int wan_place_block(vgen_dit_placement *p, int64_t b, const wan_block **out, vgen_err *err);
+/* After block b's ops are queued: its slot is refilled with block b + 2. */
+int wan_place_done(vgen_dit_placement *p, int64_t b, vgen_err *err);
+const wan_globals *wan_place_globals(const vgen_dit_placement *p);
 
 /* ---- forward pieces (wan_embed.c, wan_block.c) ---- */
 
@@ -160,13 +186,17 @@ void wan_timestep_sinusoid(float t, int64_t freq_dim, float *tsin);
 int wan_embed_patches(vgen_dit_session *s, const float *latent, vgen_err *err);
 int wan_embed_time(vgen_dit_session *s, float t, vgen_err *err);
 int wan_embed_text(vgen_dit_session *s, const vgen_tensor *context, vgen_err *err);
-int wan_block_forward(vgen_dit_session *s, int64_t bi, vgen_err *err);
+int wan_block_forward(vgen_dit_session *s, const wan_block *b, int64_t bi, vgen_err *err);
 int wan_head_forward(vgen_dit_session *s, vgen_err *err);
 
 /* Calls the session's hook, if any, with name (or "block.<bi>.<what>" when bi >= 0). */
 void wan_hook(const vgen_dit_session *s, int64_t bi, const char *what, const vgen_tensor *t);
 /* A 2-D view [rows, cols] of t's data with t's dtype. */
 vgen_tensor wan_view2(const vgen_tensor *t, int64_t rows, int64_t cols);
+/* A 2-D f32 view of p (on the session's device). */
+vgen_tensor wan_f32_view(const vgen_dit_session *s, const float *p, int64_t rows, int64_t cols);
+/* y = x in y's dtype: a device copy when the dtypes agree, else the convert op. */
+int wan_copy_convert(vgen_backend *be, const vgen_tensor *x, vgen_tensor *y, vgen_err *err);
 
 /* Bytes of a session's arena for `tokens` tokens and ctx_len context rows (wan_session.c). */
 size_t wan_session_arena_bytes(const vgen_wan_config *c, vgen_dtype compute, int64_t tokens, int64_t ctx_len);

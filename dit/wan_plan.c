@@ -14,9 +14,10 @@ static size_t matrix_bytes(vgen_wformat f, int64_t n, int64_t k) {
     return round64(data) + round64(scales * sizeof(float)) + round64(zeros);
 }
 
-/* Bytes of one slot: quantizable block linears in block_format, other linears as stored, the rest f32 copies. */
+/* Bytes of one slot: quantizable block linears in block_format, other linears as stored, the rest f32 copies;
+ * on a device (vgen_dit_place) every piece starts 64-byte aligned. */
 static size_t slot_bytes(const wan_slot *s, const vgen_wan_config *c, vgen_wformat block_format,
-                         vgen_wformat stored) {
+                         vgen_wformat stored, int device) {
     int64_t shape[5];
     const int rank = wan_slot_shape(s, c, shape);
     size_t n = 1;
@@ -25,16 +26,16 @@ static size_t slot_bytes(const wan_slot *s, const vgen_wan_config *c, vgen_wform
     case WAN_K_LINEAR: return matrix_bytes(s->quantizable ? block_format : stored, shape[0], shape[1]);
     case WAN_K_PATCH:
     case WAN_K_VEC:
-    case WAN_K_TABLE: return n * sizeof(float);
+    case WAN_K_TABLE: return device ? round64(n * sizeof(float)) : n * sizeof(float);
     }
     return 0;
 }
 
 static size_t slots_bytes(const wan_slot *slots, size_t count, const vgen_wan_config *c, vgen_wformat block_format,
-                          vgen_wformat stored, size_t *max_linear) {
+                          vgen_wformat stored, int device, size_t *max_linear) {
     size_t total = 0;
     for (size_t i = 0; i < count; i++) {
-        total += slot_bytes(&slots[i], c, block_format, stored);
+        total += slot_bytes(&slots[i], c, block_format, stored, device);
         int64_t shape[5];
         wan_slot_shape(&slots[i], c, shape);
         const size_t bf16 = matrix_bytes(VGEN_WF_BF16, shape[0], shape[1]);
@@ -50,10 +51,14 @@ int vgen_dit_plan_memory(const vgen_wan_config *c, vgen_wformat block_format, vg
         !vgen_wformat_get(block_format) || !vgen_wformat_get(stored))
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "vgen_dit_plan_memory: bad argument");
     *out = (vgen_dit_plan){0};
-    out->global_bytes = slots_bytes(wan_global_slots, wan_global_slot_count, c, block_format, stored,
+    out->global_bytes = slots_bytes(wan_global_slots, wan_global_slot_count, c, block_format, stored, 0,
                                     &out->max_linear_bf16);
-    out->block_bytes = slots_bytes(wan_block_slots, wan_block_slot_count, c, block_format, stored,
+    out->block_bytes = slots_bytes(wan_block_slots, wan_block_slot_count, c, block_format, stored, 0,
                                    &out->max_linear_bf16);
+    out->device_global_bytes = slots_bytes(wan_global_slots, wan_global_slot_count, c, block_format, stored, 1,
+                                           &out->max_linear_bf16);
+    out->device_block_bytes = slots_bytes(wan_block_slots, wan_block_slot_count, c, block_format, stored, 1,
+                                          &out->max_linear_bf16);
     out->weight_bytes = out->global_bytes + out->block_bytes * (size_t)c->layers;
     out->tokens = frames * (height / 2) * (width / 2);
     out->session_bytes = wan_session_arena_bytes(c, compute, out->tokens, ctx_len);

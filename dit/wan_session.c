@@ -1,5 +1,6 @@
-/* wan_session.c - a DiT session: every activation of a forward for one latent shape, allocated once in one arena
- * (its bytes counted in the session's memstat), and the RoPE tables of that shape. */
+/* wan_session.c - a DiT session: every activation of a forward for one latent shape, allocated once in one buffer
+ * of the backend's device (its bytes counted in the session's memstat), the host staging of its transfers, the
+ * RoPE tables of that shape, and the weights' placement when the caller gave none. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,21 +53,76 @@ size_t wan_session_arena_bytes(const vgen_wan_config *c, vgen_dtype compute, int
     return items_bytes(items, plan(c, compute, tokens, ctx_len, &a, items));
 }
 
+/* Every activation carved from one device buffer. */
 static int alloc_items(vgen_dit_session *s, const plan_item *it, size_t n, vgen_err *err) {
-    const size_t total = items_bytes(it, n);
-    int rc = vgen_arena_new(total, &s->stat, &s->arena, err);
+    s->dev_bytes = items_bytes(it, n);
+    s->dev = s->be->alloc(s->be, s->dev_bytes, err);
+    if (!s->dev) return err->code;
+    vgen_memstat_add(&s->stat, s->dev_bytes);
+    size_t off = 0;
+    int rc = VGEN_OK;
     for (size_t i = 0; !rc && i < n; i++) {
         size_t bytes = (size_t)(it[i].rows * it[i].cols) * vgen_dtype_size(it[i].dtype);
-        void *p = vgen_arena_alloc(s->arena, bytes, 64);
-        if (!p) return vgen_err_set(err, VGEN_ERR_INTERNAL, "DiT session arena too small");
+        void *p = (char *)s->dev + off;
+        off += round64(bytes);
         if (it[i].f) {
             *it[i].f = p;
             continue;
         }
         rc = vgen_tensor_view(it[i].t, it[i].dtype, 2, (int64_t[2]){it[i].rows, it[i].cols}, p, err);
-        it[i].t->owner = VGEN_OWNER_ARENA;
+        it[i].t->device = s->be->device;
     }
     return rc;
+}
+
+/* The host side of each forward's transfers (wan_host_io): the device tensors themselves when the host can
+ * address them, else one staging buffer. */
+static int alloc_host_io(vgen_dit_session *s, vgen_err *err) {
+    wan_acts *a = &s->a;
+    wan_host_io *io = &s->io;
+    if (s->be->host_addressable) {
+        *io = (wan_host_io){a->patches.data, a->proj.data, a->tsin.data, a->ctx_in.data, NULL, 0};
+        return VGEN_OK;
+    }
+    const size_t sizes[4] = {vgen_tensor_bytes(&a->patches), vgen_tensor_bytes(&a->proj), vgen_tensor_bytes(&a->tsin),
+                             vgen_tensor_bytes(&a->ctx_in)};
+    for (int i = 0; i < 4; i++) io->bytes += round64(sizes[i]);
+    io->buf = malloc(io->bytes);
+    if (!io->buf) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of DiT staging", io->bytes);
+    char *p = io->buf;
+    io->patches = p, p += round64(sizes[0]);
+    io->proj = p, p += round64(sizes[1]);
+    io->tsin = (float *)p, p += round64(sizes[2]);
+    io->ctx = p;
+    return VGEN_OK;
+}
+
+/* RoPE tables of the session's shape, computed on the host and uploaded. */
+static int rope_tables(vgen_dit_session *s, vgen_err *err) {
+    const int64_t half = s->m->cfg.head_dim / 2;
+    const size_t bytes = (size_t)(s->tokens * half) * sizeof(float);
+    if (s->be->host_addressable) {
+        wan_rope_tables(s->m->cfg.head_dim, s->fp, s->hp, s->wp, s->a.rope_cos, s->a.rope_sin);
+        return VGEN_OK;
+    }
+    float *t = malloc(2 * bytes);
+    if (!t) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate the RoPE tables (%zu bytes)", 2 * bytes);
+    wan_rope_tables(s->m->cfg.head_dim, s->fp, s->hp, s->wp, t, t + s->tokens * half);
+    int rc = s->be->upload(s->be, s->a.rope_cos, t, bytes, err);
+    if (!rc) rc = s->be->upload(s->be, s->a.rope_sin, t + s->tokens * half, bytes, err);
+    free(t);
+    return rc;
+}
+
+static int place_weights(vgen_dit_session *s, vgen_err *err) {
+    s->place = s->p.placement;
+    if (!s->place) {
+        int rc = vgen_dit_place(s->m, s->be, 0, &s->place, err);
+        if (rc) return rc;
+        s->own_place = 1;
+    }
+    s->g = wan_place_globals(s->place);
+    return VGEN_OK;
 }
 
 static int check_shape(const vgen_dit_model *m, const vgen_dit_session_params *p, vgen_err *err) {
@@ -100,22 +156,27 @@ int vgen_dit_session_new(const vgen_dit_model *m, vgen_backend *be, const vgen_d
     s->tokens = s->fp * s->hp * s->wp;
     plan_item items[WAN_PLAN_MAX];
     size_t n = plan(&m->cfg, m->compute, s->tokens, p->ctx_len, &s->a, items);
-    rc = alloc_items(s, items, n, err);
+    rc = place_weights(s, err);
+    if (!rc) rc = alloc_items(s, items, n, err);
+    if (!rc) rc = alloc_host_io(s, err);
+    if (!rc) rc = rope_tables(s, err);
     if (rc) {
         vgen_dit_session_free(&s);
         return rc;
     }
-    wan_rope_tables(m->cfg.head_dim, s->fp, s->hp, s->wp, s->a.rope_cos, s->a.rope_sin);
     *out = s;
     return VGEN_OK;
 }
 
 void vgen_dit_session_free(vgen_dit_session **ps) {
     if (!ps || !*ps) return;
-    vgen_arena_free(&(*ps)->arena);
-    free(*ps);
+    vgen_dit_session *s = *ps;
+    if (s->dev) s->be->buf_free(s->be, s->dev, s->dev_bytes);
+    if (s->own_place) vgen_dit_placement_free(&s->place);
+    free(s->io.buf);
+    free(s);
     *ps = NULL;
 }
 
-size_t vgen_dit_session_bytes(const vgen_dit_session *s) { return vgen_arena_capacity(s->arena); }
-size_t vgen_dit_session_peak(const vgen_dit_session *s) { return vgen_arena_peak(s->arena); }
+size_t vgen_dit_session_bytes(const vgen_dit_session *s) { return s->dev_bytes; }
+size_t vgen_dit_session_peak(const vgen_dit_session *s) { return s->stat.peak; }

@@ -56,6 +56,8 @@ typedef struct vgen_part_load {
 typedef struct vgen_dit_shape {
     int64_t frames, height, width;      /* latent */
     int64_t ctx_len;
+    int64_t resident_blocks;            /* on a device: blocks kept there, the rest streamed; 0 = all */
+    const vgen_logger *log;             /* where the weights went (may be NULL) */
     vgen_abort_fn abort;                /* checked between blocks */
     void *abort_user_data;
 } vgen_dit_shape;
@@ -78,8 +80,9 @@ typedef struct vgen_vae_request {
 /* One component's memory for one request, from its configuration alone (the family's plan_* functions). */
 typedef struct vgen_part_plan {
     size_t weights;                     /* every weight as the loader holds it */
-    size_t fixed;                       /* the part outside the repeated blocks (embeddings, heads; VAE: all) */
-    size_t block;                       /* one block (layer): the unit of block streaming; 0 = not streamable */
+    size_t device_weights;              /* every weight as placed on a device (0: same as weights) */
+    size_t fixed;                       /* the part outside the repeated blocks (embeddings, heads; VAE: all), and */
+    size_t block;                       /* one block (layer), as placed on a device; block 0 = not streamable */
     int64_t blocks;
     size_t dequant_bf16;                /* the largest linear as bf16: a GPU weight-only GEMM's dequantize buffer */
     size_t activations;                 /* the session arena (text encoder, DiT) or the decode's working set (VAE) */

@@ -1,5 +1,6 @@
 /* family_wan21_dit.c - Wan2.1's denoiser: WanTransformer3DModel (dit/wan_dit.h) loaded with the preset's compute
- * dtype and weight format (quantize-on-load), and one session per generation. */
+ * dtype and weight format (quantize-on-load), and per generation its weights placed on the run's backend (nothing
+ * copied on the CPU) and one session. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -44,6 +45,7 @@ int wan21_dit_load(const vgen_part_load *a, vgen_part **out, vgen_err *err) {
 /* The session and the shapes of its tensors: the latent [C_in, F, H, W], the velocity [C_out, F, H, W] and the
  * context [Lc, Dt]. */
 typedef struct wan_session {
+    vgen_dit_placement *pl;
     vgen_dit_session *s;
     int64_t xs[4], vs[4], cs[2];
 } wan_session;
@@ -66,10 +68,21 @@ int wan21_dit_session_new(const vgen_part *dit, vgen_backend *be, const vgen_dit
     *ws = (wan_session){.xs = {c->in_channels, sp.frames, sp.height, sp.width},
                         .vs = {c->out_channels, sp.frames, sp.height, sp.width},
                         .cs = {sp.ctx_len, c->text_dim}};
-    int rc = vgen_dit_session_new(dit->impl, be, &sp, &ws->s, err);
+    int rc = vgen_dit_place(dit->impl, be, shape->resident_blocks, &ws->pl, err);
+    sp.placement = ws->pl;
+    if (!rc) rc = vgen_dit_session_new(dit->impl, be, &sp, &ws->s, err);
     if (rc) {
+        vgen_dit_placement_free(&ws->pl);
         free(ws);
         return rc;
+    }
+    if (!be->host_addressable && shape->log) {
+        const int64_t r = shape->resident_blocks > 0 && shape->resident_blocks < c->layers ? shape->resident_blocks
+                                                                                           : c->layers;
+        VGEN_LOGI(shape->log, "transformer weights on %s: %.1f MiB on the device, %lld of %lld blocks resident, "
+                  "%.1f MiB staged in host memory for streaming", be->name,
+                  (double)vgen_dit_placement_device_bytes(ws->pl) / 1048576.0, (long long)r, (long long)c->layers,
+                  (double)vgen_dit_placement_staging_bytes(ws->pl) / 1048576.0);
     }
     *session = ws;
     *session_bytes = vgen_dit_session_bytes(ws->s);
@@ -80,6 +93,7 @@ void wan21_dit_session_free(void **session) {
     wan_session *ws = *session;
     if (!ws) return;
     vgen_dit_session_free(&ws->s);
+    vgen_dit_placement_free(&ws->pl);
     free(ws);
     *session = NULL;
 }

@@ -82,7 +82,9 @@ int wan21_plan_dit(const char *path, const vgen_component_plan *plan, const vgen
     if (!rc) rc = vgen_dit_plan_memory(&c, plan->weights, stored, plan->compute, shape->frames, shape->height,
                                        shape->width, shape->ctx_len, &d, err);
     if (rc) return vgen_err_prefix(err, "plan: transformer %s", path);
-    *out = (vgen_part_plan){.weights = d.weight_bytes, .fixed = d.global_bytes, .block = d.block_bytes,
+    *out = (vgen_part_plan){.weights = d.weight_bytes,
+                            .device_weights = d.device_global_bytes + (size_t)c.layers * d.device_block_bytes,
+                            .fixed = d.device_global_bytes, .block = d.device_block_bytes,
                             .blocks = c.layers, .dequant_bf16 = d.max_linear_bf16, .activations = d.session_bytes};
     return VGEN_OK;
 }

@@ -5,7 +5,6 @@
 
 #include "generate.h"
 #include "plan.h"
-#include "cpu/ops_cpu.h"
 
 vgen_generate_params vgen_generate_params_init(void) {
     vgen_generate_params p;
@@ -48,6 +47,7 @@ static void release_run(vgen_run *r) {
     vgen_part_free(&r->text);
     vgen_part_free(&r->dit_own);
     vgen_part_free(&r->vae_own);
+    vgen_backend_free(&r->gpu);
     vgen_backend_free(&r->be);
     free(r->ctx_cond);
     free(r->ctx_uncond);
@@ -55,18 +55,12 @@ static void release_run(vgen_run *r) {
     free(r->rgb24);
 }
 
-static int open_backend(vgen_run *r) {
-    int rc = vgen_backend_cpu_new(r->ctx->pool, &r->be, r->err);
-    if (!rc) vgen_cpu_ops_install(r->be); /* idempotent: until the backend constructor installs the ops itself */
-    return rc;
-}
-
 static int run_phases(vgen_run *r) {
     VGEN_LOGI(&r->log, "generating %dx%d, %d frames, %d %s steps (shift %g), guidance %g, seed %llu", r->p.width,
               r->p.height, r->p.frames, r->p.steps, vgen_sampler_kind_name(r->kind), r->shift, r->p.guidance,
               (unsigned long long)r->p.seed);
     int rc = vgen_run_open_outputs(r);
-    if (!rc) rc = open_backend(r);
+    if (!rc) rc = vgen_run_open_backends(r);
     if (!rc) rc = vgen_run_text(r);
     if (!rc) rc = vgen_run_denoise(r);
     if (!rc) rc = vgen_run_decode(r);

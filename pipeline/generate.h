@@ -55,7 +55,8 @@ typedef struct vgen_run {
     int guided;                         /* guidance != 1: the negative prompt is encoded and a second pass runs */
     vgen_logger log;
     const vgen_generate_taps *taps;
-    vgen_backend *be;
+    vgen_backend *be;                   /* the CPU backend */
+    vgen_backend *gpu;                  /* the GPU backend (or the emulator), NULL when none is used */
 
     int64_t lf, lh, lw;                 /* latent frames, height, width */
     size_t numel;                       /* latent elements: channels * lf * lh * lw */
@@ -93,6 +94,11 @@ int vgen_generate_check(const vgen_model *model, const vgen_generate_params *p, 
 int vgen_run_open_outputs(vgen_run *r);
 int vgen_run_finish_outputs(vgen_run *r);     /* writes the final record, renames every output into place */
 void vgen_run_abort_outputs(vgen_run *r);
+
+/* generate_backend.c: opens be and, when the preset asks for cuda, gpu (or says why not); the backend component c
+ * runs on. */
+int vgen_run_open_backends(vgen_run *r);
+vgen_backend *vgen_run_backend(const vgen_run *r, vgen_component c);
 
 /* the phases */
 int vgen_run_text(vgen_run *r);

@@ -71,7 +71,7 @@ int vgen_run_decode(vgen_run *r) {
                             .abort = vgen_run_abort_cb, .abort_user_data = r};
     vgen_run_phase_begin(r, VGEN_PHASE_VAE_DECODE, r->p.frames);
     vgen_err_clear(&r->frame_err);
-    rc = r->fam->vae_decode(r->vae, r->be, &req, r->err);
+    rc = r->fam->vae_decode(r->vae, vgen_run_backend(r, VGEN_COMPONENT_VAE), &req, r->err);
     if (rc && r->frame_err.code) *r->err = r->frame_err; /* ours names more than the decoder's */
     if (!rc && r->frames_done != r->p.frames)
         rc = vgen_err_set(r->err, VGEN_ERR_INTERNAL, "the VAE gave %lld frames, expected %d", (long long)r->frames_done,

@@ -50,10 +50,12 @@ static int open_session(vgen_run *r) {
         return vgen_err_set(r->err, VGEN_ERR_SHAPE, "the text encoder %s gives %lld-wide contexts but the transformer "
                             "%s takes %lld", r->model->paths[VGEN_PART_TEXT_ENCODER], (long long)r->ctx_width,
                             r->model->paths[VGEN_PART_TRANSFORMER], (long long)r->dit->width);
+    const vgen_component_plan *cp = &r->model->preset.components[VGEN_COMPONENT_DIT];
     const vgen_dit_shape shape = {.frames = r->lf, .height = r->lh, .width = r->lw, .ctx_len = r->fam->ctx_len,
-                                  .abort = vgen_run_abort_cb, .abort_user_data = r};
+                                  .resident_blocks = cp->offload == VGEN_OFFLOAD_STREAM ? cp->resident_blocks : 0,
+                                  .log = &r->log, .abort = vgen_run_abort_cb, .abort_user_data = r};
     size_t session_bytes = 0;
-    int rc = r->fam->dit_session_new(r->dit, r->be, &shape, &r->session, &session_bytes, r->err);
+    int rc = r->fam->dit_session_new(r->dit, vgen_run_backend(r, VGEN_COMPONENT_DIT), &shape, &r->session, &session_bytes, r->err);
     if (rc) return rc;
     const size_t state = vgen_sampler_state_bytes(r->kind, r->p.steps, r->numel) +
                          (r->guided ? 3 : 2) * r->numel * sizeof(float);

@@ -38,7 +38,6 @@ static int check_weights_fit(const vgen_model *m, vgen_err *err) {
 static int setup(const vgen_model_params *p, vgen_model *m, const vgen_logger *log, vgen_err *err) {
     int rc = p->preset ? VGEN_OK : vgen_model_builtin_preset(&m->preset, err);
     if (p->preset) m->preset = *p->preset;
-    if (!rc) rc = vgen_model_check_preset(&m->preset, err);
     if (!rc) rc = vgen_model_resolve(p, m, log, err);
     if (rc) return rc;
     m->sched = (vgen_sched_config){.kind = (vgen_sampler_kind)m->family->defaults.sampler,

@@ -2,7 +2,7 @@
  * defaults and the components the preset keeps resident.
  *
  *   model_paths.c   the family and every component path, checked before any weight is read
- *   model_preset.c  the built-in preset and what this build can run of a preset
+ *   model_preset.c  the built-in preset and what the preset keeps
  *   model_part.c    loading one component per the preset (also used by generate*.c for per-run components)
  *   model.c         vgen_model_load / vgen_model_free */
 #ifndef VGEN_PIPELINE_MODEL_H
@@ -39,8 +39,6 @@ int vgen_model_resolve(const vgen_model_params *p, vgen_model *m, const vgen_log
 /* The built-in preset: the text of presets/cpu.json (model_preset.c). */
 extern const char vgen_builtin_preset_json[];
 int vgen_model_builtin_preset(vgen_preset *out, vgen_err *err);
-/* VGEN_ERR_UNSUPPORTED when the preset places a component on a device this build has no backend for. */
-int vgen_model_check_preset(const vgen_preset *p, vgen_err *err);
 
 /* 1 if the preset keeps component c loaded for the model's lifetime ("keep", or "stream" on the CPU, where every
  * block already lives in host memory). */

@@ -1,4 +1,4 @@
-/* model_preset.c - the built-in preset (used when vgen_model_params.preset is NULL) and what this build can run.
+/* model_preset.c - the built-in preset (used when vgen_model_params.preset is NULL) and what the preset keeps.
  *
  * The built-in preset is the text of presets/cpu.json; tests/test_pipeline.c checks that the two agree. */
 #include <string.h>
@@ -23,16 +23,6 @@ const char vgen_builtin_preset_json[] =
 int vgen_model_builtin_preset(vgen_preset *out, vgen_err *err) {
     return vgen_preset_parse(vgen_builtin_preset_json, strlen(vgen_builtin_preset_json), "<built-in preset cpu>", out,
                              err);
-}
-
-int vgen_model_check_preset(const vgen_preset *p, vgen_err *err) {
-    for (int c = 0; c < VGEN_COMPONENT_COUNT; c++) {
-        if (p->components[c].device != VGEN_DEVICE_CPU)
-            return vgen_err_set(err, VGEN_ERR_UNSUPPORTED, "%s: component %s is placed on cuda, but this build of vgen "
-                                "generates on the CPU only (choose a cpu preset)", p->path[0] ? p->path : p->name,
-                                vgen_component_name((vgen_component)c));
-    }
-    return VGEN_OK;
 }
 
 int vgen_model_keeps(const vgen_model *m, vgen_component c) {

@@ -2,8 +2,10 @@
  * placed on the device or in host memory per phase by the preset's devices and offload policies.
  *
  * Residency (what the pipeline does): the text encoder is loaded for the text phase only; the DiT and the VAE stay
- * for every phase when the preset keeps them ("keep", or "stream", whose resident blocks stay on the device while
- * every block sits in pinned host memory) and only for their own phase when it frees them after use. Run buffers
+ * for every phase when the preset keeps them ("keep", or "stream") and only for their own phase when it frees them
+ * after use. A component is loaded in host memory; on a GPU its weights are also copied to the device (all of
+ * them, or with "stream" the resident blocks, the streamed ones packed in pinned host memory and copied through
+ * two device slots during each forward). Run buffers
  * (contexts, latents, the sampler's state, one output frame) live in host memory, with the DiT's inputs and outputs
  * also on the device when the DiT runs there. */
 #include <stdio.h>
@@ -47,20 +49,28 @@ static int resident(const planner *pl, vgen_component c, vgen_plan_phase_id ph) 
 /* Weights that need a dequantize-to-bf16 buffer before a GPU GEMM (weight-only formats). */
 static int weight_only(vgen_wformat f) { return f != VGEN_WF_BF16 && f != VGEN_WF_F16 && f != VGEN_WF_F32; }
 
-static void add_weights(const planner *pl, vgen_component c, vgen_plan_phase *ph) {
+/* Blocks of component c kept on the device: all, or the preset's resident_blocks when it streams. */
+static int64_t device_blocks(const planner *pl, vgen_component c) {
     const vgen_part_plan *pp = &pl->part[c];
     const vgen_component_plan *cp = cplan(pl, c);
-    if (!on_gpu(pl, c)) {
-        ph->host.weights += pp->weights;
-        return;
-    }
-    if (cp->offload == VGEN_OFFLOAD_STREAM && pp->block > 0) {
-        const int64_t n = cp->resident_blocks < pp->blocks ? cp->resident_blocks : pp->blocks;
-        ph->device.weights += pp->fixed + (uint64_t)n * pp->block;
-        ph->host.weights += pp->weights; /* every block, pinned */
-        return;
-    }
-    ph->device.weights += pp->weights;
+    if (cp->offload != VGEN_OFFLOAD_STREAM || pp->block == 0 || cp->resident_blocks >= pp->blocks) return pp->blocks;
+    return cp->resident_blocks;
+}
+
+/* Streamed blocks of component c (0 unless it streams); at most two are in flight in device slots. */
+static int64_t streamed_blocks(const planner *pl, vgen_component c) {
+    return pl->part[c].block ? pl->part[c].blocks - device_blocks(pl, c) : 0;
+}
+
+/* The weights as loaded in host memory; on a GPU also the device copy (vgen_dit_place and the like: the fixed part
+ * and the resident blocks) and, when streaming, the pinned images of the streamed blocks. */
+static void add_weights(const planner *pl, vgen_component c, vgen_plan_phase *ph) {
+    const vgen_part_plan *pp = &pl->part[c];
+    ph->host.weights += pp->weights;
+    if (!on_gpu(pl, c)) return;
+    if (streamed_blocks(pl, c)) ph->device.weights += pp->fixed + (uint64_t)device_blocks(pl, c) * pp->block;
+    else ph->device.weights += pp->device_weights ? pp->device_weights : pp->weights;
+    ph->host.weights += (uint64_t)streamed_blocks(pl, c) * pp->block;
 }
 
 /* The activations and workspace of component c in its own phase. */
@@ -72,7 +82,8 @@ static void add_compute(const planner *pl, vgen_component c, vgen_plan_phase *ph
     mem->workspace += CUBLASLT_WORKSPACE + GEMM_OUT_TILE;
     if (weight_only(cplan(pl, c)->weights))
         mem->workspace += pp->dequant_bf16 < GEMM_WEIGHT_TILE ? pp->dequant_bf16 : GEMM_WEIGHT_TILE;
-    if (cplan(pl, c)->offload == VGEN_OFFLOAD_STREAM && pp->block > 0) mem->workspace += pp->block; /* in flight */
+    const int64_t streamed = streamed_blocks(pl, c);
+    mem->workspace += (uint64_t)(streamed < 2 ? streamed : 2) * pp->block; /* the two streaming slots */
 }
 
 /* Contexts, latents, sampler state and the frame of each phase (host; the DiT's copies on the device). */

@@ -1,5 +1,5 @@
 // cuda_backend.cu - the CUDA backend (cuda_backend.h): construction and teardown, device memory (counted in
-// be->mem), pinned host memory (counted in impl->pinned), copies, streams, events, scratch, and the error helpers of
+// be->mem), pinned host memory (counted in be->host_mem), copies, streams, events, scratch, and the error helpers of
 // cuda_impl.h. The ops live in their own files (cuda_ops.h) and are installed here.
 //
 // Streams: every op and every synchronous copy is queued on the compute stream (impl->stream); the copy stream
@@ -136,34 +136,29 @@ static int cuda_synchronize(vgen_backend *be, vgen_err *err) {
     return VGEN_OK;
 }
 
-// ---- pinned host memory -------------------------------------------------------------------------------------------
+// ---- pinned host memory (backend.h host_alloc / host_free, counted in be->host_mem) ---------------------------
 
-void *vgen_cuda_pinned_alloc(vgen_backend *be, size_t bytes, vgen_err *err) {
-    vgen_cuda_impl *im = vgen_cuda_impl_of(be);
+static void *cuda_host_alloc(vgen_backend *be, size_t bytes, vgen_err *err) {
     void *p = NULL;
     cudaError_t e = cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
         vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY,
                      "cuda: cannot allocate %zu bytes of pinned host memory (%zu pinned by this backend): %s", bytes,
-                     im->pinned.current, cudaGetErrorString(e));
+                     be->host_mem.current, cudaGetErrorString(e));
         return NULL;
     }
-    vgen_memstat_add(&im->pinned, bytes);
+    vgen_memstat_add(&be->host_mem, bytes);
     return p;
 }
 
-void vgen_cuda_pinned_free(vgen_backend *be, void *p, size_t bytes) {
+static void cuda_host_free(vgen_backend *be, void *p, size_t bytes) {
     if (!p) return;
     vgen_cuda_impl *im = vgen_cuda_impl_of(be);
     // A queued async upload may still read p.
     if (drain(im) != cudaSuccess) (void)cudaGetLastError();
     if (cudaFreeHost(p) != cudaSuccess) (void)cudaGetLastError();
-    vgen_memstat_sub(&im->pinned, bytes);
-}
-
-vgen_memstat vgen_cuda_pinned_stat(const vgen_backend *be) {
-    return ((const vgen_cuda_impl *)be->impl)->pinned;
+    vgen_memstat_sub(&be->host_mem, bytes);
 }
 
 void vgen_cuda_compute_capability(const vgen_backend *be, int *major, int *minor) {
@@ -172,58 +167,68 @@ void vgen_cuda_compute_capability(const vgen_backend *be, int *major, int *minor
     if (minor) *minor = im->cc_minor;
 }
 
-// ---- copy stream and events ---------------------------------------------------------------------------------------
+// ---- copy stream and fences (backend.h: upload_async, fence_*) ---------------------------------------------------
 
-struct vgen_cuda_event {
+struct vgen_fence {
     cudaEvent_t ev;
 };
 
-int vgen_cuda_event_new(vgen_backend *be, vgen_cuda_event **out, vgen_err *err) {
+static int cuda_fence_new(vgen_backend *be, vgen_fence **out, vgen_err *err) {
     (void)be;
-    if (!out) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "vgen_cuda_event_new: out is NULL");
+    if (!out) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "cuda fence_new: out is NULL");
     *out = NULL;
-    vgen_cuda_event *ev = (vgen_cuda_event *)calloc(1, sizeof *ev);
-    if (!ev) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cuda: cannot allocate an event");
-    cudaError_t e = cudaEventCreateWithFlags(&ev->ev, cudaEventDisableTiming);
+    vgen_fence *f = (vgen_fence *)calloc(1, sizeof *f);
+    if (!f) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cuda: cannot allocate a fence");
+    cudaError_t e = cudaEventCreateWithFlags(&f->ev, cudaEventDisableTiming);
     if (e != cudaSuccess) {
-        free(ev);
-        return vgen_cuda_fail(err, e, "cuda event create");
+        free(f);
+        return vgen_cuda_fail(err, e, "cuda fence create");
     }
-    *out = ev;
+    *out = f;
     return VGEN_OK;
 }
 
-void vgen_cuda_event_free(vgen_cuda_event **ev) {
-    if (!ev || !*ev) return;
-    if (cudaEventDestroy((*ev)->ev) != cudaSuccess) (void)cudaGetLastError();
-    free(*ev);
-    *ev = NULL;
+static void cuda_fence_free(vgen_backend *be, vgen_fence *f) {
+    (void)be;
+    if (!f) return;
+    if (cudaEventDestroy(f->ev) != cudaSuccess) (void)cudaGetLastError();
+    free(f);
 }
 
-static cudaStream_t stream_of(vgen_backend *be, int copy) {
+static cudaStream_t stream_of(vgen_backend *be, vgen_queue q) {
     vgen_cuda_impl *im = vgen_cuda_impl_of(be);
-    return copy ? im->copy_stream : im->stream;
+    return q == VGEN_QUEUE_COPY ? im->copy_stream : im->stream;
 }
 
-int vgen_cuda_upload_async(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err) {
+static int cuda_upload_async(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err) {
     if (!bytes) return VGEN_OK;
     if (!dst || !src)
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "cuda upload_async: %zu bytes with a NULL pointer",
                             bytes);
-    VGEN_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(be, 1)), err,
+    VGEN_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(be, VGEN_QUEUE_COPY)), err,
                   "cuda upload_async");
     return VGEN_OK;
 }
 
-int vgen_cuda_event_record(vgen_backend *be, vgen_cuda_event *ev, int copy, vgen_err *err) {
-    if (!ev) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "cuda event_record: event is NULL");
-    VGEN_CUDA_TRY(cudaEventRecord(ev->ev, stream_of(be, copy)), err, "cuda event_record");
+static int cuda_fence_record(vgen_backend *be, vgen_fence *f, vgen_queue q, vgen_err *err) {
+    if (!f) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "cuda fence_record: fence is NULL");
+    VGEN_CUDA_TRY(cudaEventRecord(f->ev, stream_of(be, q)), err, "cuda fence_record");
     return VGEN_OK;
 }
 
-int vgen_cuda_stream_wait(vgen_backend *be, vgen_cuda_event *ev, int copy, vgen_err *err) {
-    if (!ev) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "cuda stream_wait: event is NULL");
-    VGEN_CUDA_TRY(cudaStreamWaitEvent(stream_of(be, copy), ev->ev, 0), err, "cuda stream_wait");
+static int cuda_fence_wait(vgen_backend *be, vgen_queue q, vgen_fence *f, vgen_err *err) {
+    if (!f) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "cuda fence_wait: fence is NULL");
+    VGEN_CUDA_TRY(cudaStreamWaitEvent(stream_of(be, q), f->ev, 0), err, "cuda fence_wait");
+    return VGEN_OK;
+}
+
+// Device-to-device on the compute stream, ordered like an op.
+static int cuda_copy(vgen_backend *be, void *dst, const void *src, size_t bytes, vgen_err *err) {
+    if (!bytes) return VGEN_OK;
+    if (!dst || !src)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "cuda copy: %zu bytes with a NULL pointer", bytes);
+    VGEN_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(be, VGEN_QUEUE_COMPUTE)), err,
+                  "cuda copy");
     return VGEN_OK;
 }
 
@@ -283,6 +288,15 @@ static void install(vgen_backend *be) {
     be->upload = cuda_upload;
     be->download = cuda_download;
     be->synchronize = cuda_synchronize;
+    be->copy = cuda_copy;
+    be->host_addressable = false;
+    be->host_alloc = cuda_host_alloc;
+    be->host_free = cuda_host_free;
+    be->upload_async = cuda_upload_async;
+    be->fence_new = cuda_fence_new;
+    be->fence_free = cuda_fence_free;
+    be->fence_record = cuda_fence_record;
+    be->fence_wait = cuda_fence_wait;
     be->destroy = cuda_destroy;
 }
 

@@ -20,7 +20,6 @@ typedef struct vgen_cuda_impl {
     void *workspace;            /* cuBLASLt workspace, workspace_bytes */
     size_t workspace_bytes;
     int fp8_activations;        /* vgen_cuda_options.fp8_activations, honoured on sm_89+ only */
-    vgen_memstat pinned;        /* pinned host bytes */
     void *scratch;              /* op scratch (dequantized weights, attention chunks), grown on demand */
     size_t scratch_bytes;
 } vgen_cuda_impl;

@@ -2,6 +2,7 @@
 #include "ref/backend_common.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,47 @@ static int host_copy(vgen_backend *be, void *dst, const void *src, size_t bytes,
     return VGEN_OK;
 }
 
+/* Staging memory for upload_async: plain host memory, counted in host_mem. */
+static void *staging_alloc(vgen_backend *be, size_t bytes, vgen_err *err) {
+    const size_t rounded = (bytes + 63) & ~(size_t)63;
+    void *p = rounded >= bytes ? aligned_alloc(64, rounded ? rounded : 64) : NULL;
+    if (!p) {
+        vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of staging memory", be->name, bytes);
+        return NULL;
+    }
+    vgen_memstat_add(&be->host_mem, bytes);
+    return p;
+}
+
+static void staging_free(vgen_backend *be, void *p, size_t bytes) {
+    if (!p) return;
+    vgen_memstat_sub(&be->host_mem, bytes);
+    free(p);
+}
+
+/* The CPU backends run everything at once, in order: a fence has nothing to mark. One static byte serves as every
+ * fence's identity (it is never written). */
+static const char host_fence_token;
+
+static int host_fence_new(vgen_backend *be, vgen_fence **out, vgen_err *err) {
+    (void)be;
+    if (!out) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "fence_new: out is NULL");
+    *out = (vgen_fence *)(uintptr_t)&host_fence_token;
+    return VGEN_OK;
+}
+
+static void host_fence_free(vgen_backend *be, vgen_fence *f) { (void)be, (void)f; }
+
+static int host_fence_op(vgen_backend *be, vgen_fence *f, vgen_queue q, vgen_err *err) {
+    (void)q;
+    if (!f) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: fence is NULL", be->name);
+    return VGEN_OK;
+}
+
+static int host_fence_wait(vgen_backend *be, vgen_queue q, vgen_fence *f, vgen_err *err) {
+    return host_fence_op(be, f, q, err);
+}
+
 static int host_sync(vgen_backend *be, vgen_err *err) {
     (void)be, (void)err;
     return VGEN_OK;
@@ -91,5 +133,14 @@ void vgen_backend_host_install(vgen_backend *be) {
     be->upload = host_copy;
     be->download = host_copy;
     be->synchronize = host_sync;
+    be->copy = host_copy;
+    be->host_addressable = true;
+    be->host_alloc = staging_alloc;
+    be->host_free = staging_free;
+    be->upload_async = host_copy;
+    be->fence_new = host_fence_new;
+    be->fence_free = host_fence_free;
+    be->fence_record = host_fence_op;
+    be->fence_wait = host_fence_wait;
     be->check_finite = host_check_finite;
 }

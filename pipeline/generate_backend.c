@@ -1,0 +1,81 @@
+/* generate_backend.c - the backends of a run: the CPU backend always, and the GPU backend when the preset places a
+ * component on cuda. Without a usable CUDA device (or in a build without CUDA) those components run on the CPU and
+ * the log says why. VGEN_CUDA_EMULATE=1 puts the device emulator (kernels/emu) in the missing GPU's place: the same
+ * code path as CUDA (weights uploaded, block streaming), checked on the CPU; for tests, not for speed.
+ *
+ * What runs where today: the DiT on the GPU backend (vgen_dit_place: resident or streamed blocks); the text
+ * encoder and the VAE on the CPU (their code still reads device memory from the host), said in the log. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu/backend_emu.h"
+#include "generate.h"
+#include "cpu/ops_cpu.h"
+#ifdef VGEN_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#endif
+
+static int cpu_backend(vgen_run *r, vgen_backend **out, vgen_err *err) {
+    int rc = vgen_backend_cpu_new(r->ctx->pool, out, err);
+    if (!rc) vgen_cpu_ops_install(*out); /* idempotent: until the backend constructor installs the ops itself */
+    return rc;
+}
+
+static int wants_gpu(const vgen_run *r) {
+    for (int c = 0; c < VGEN_COMPONENT_COUNT; c++)
+        if (r->model->preset.components[c].device == VGEN_DEVICE_CUDA) return 1;
+    return 0;
+}
+
+static int emulate(void) {
+    const char *e = getenv("VGEN_CUDA_EMULATE");
+    return e && strcmp(e, "1") == 0;
+}
+
+/* The CUDA backend, or VGEN_ERR_UNSUPPORTED with the reason in why. */
+static int cuda_backend(vgen_run *r, vgen_err *why) {
+#ifdef VGEN_HAVE_CUDA
+    vgen_cuda_options o;
+    vgen_cuda_options_init(&o);
+    return vgen_backend_cuda_new(&o, &r->gpu, why);
+#else
+    (void)r;
+    return vgen_err_set(why, VGEN_ERR_UNSUPPORTED, "this build of vgen has no CUDA backend (configure with "
+                        "-DVGEN_CUDA=ON)");
+#endif
+}
+
+static int open_gpu(vgen_run *r) {
+    vgen_err why = {0};
+    if (cuda_backend(r, &why) == VGEN_OK) {
+        VGEN_LOGI(&r->log, "GPU backend: %s", r->gpu->name);
+        return VGEN_OK;
+    }
+    if (why.code != VGEN_ERR_UNSUPPORTED) return vgen_err_set(r->err, why.code, "%s", why.msg);
+    if (!emulate()) {
+        VGEN_LOGW(&r->log, "preset %s places components on cuda, but %s: falling back to the CPU for them",
+                  r->model->preset.name, why.msg);
+        return VGEN_OK;
+    }
+    vgen_backend *inner = NULL;
+    int rc = cpu_backend(r, &inner, r->err);
+    if (!rc) rc = vgen_backend_emu_new(inner, &r->gpu, r->err);
+    if (!rc) VGEN_LOGW(&r->log, "%s; VGEN_CUDA_EMULATE=1: the device emulator stands in for the GPU", why.msg);
+    return rc;
+}
+
+int vgen_run_open_backends(vgen_run *r) {
+    int rc = cpu_backend(r, &r->be, r->err);
+    if (!rc && wants_gpu(r)) rc = open_gpu(r);
+    if (rc || !r->gpu) return rc;
+    static const vgen_component cpu_only[] = {VGEN_COMPONENT_TEXT_ENCODER, VGEN_COMPONENT_VAE};
+    for (size_t i = 0; i < sizeof cpu_only / sizeof cpu_only[0]; i++)
+        if (r->model->preset.components[cpu_only[i]].device == VGEN_DEVICE_CUDA)
+            VGEN_LOGW(&r->log, "the %s runs on the CPU: it has no GPU path yet", vgen_component_name(cpu_only[i]));
+    return VGEN_OK;
+}
+
+vgen_backend *vgen_run_backend(const vgen_run *r, vgen_component c) {
+    if (c == VGEN_COMPONENT_DIT && r->gpu && r->model->preset.components[c].device == VGEN_DEVICE_CUDA) return r->gpu;
+    return r->be;
+}
