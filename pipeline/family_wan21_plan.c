@@ -59,9 +59,10 @@ int wan21_plan_text(const char *path, const vgen_component_plan *plan, int64_t c
     vgen_umt5_plan u;
     if (!rc) rc = vgen_umt5_plan_memory(&c, plan->weights, plan->weights, &p, ctx_len, &u, err);
     if (rc) return vgen_err_prefix(err, "plan: text encoder %s", path);
-    *out = (vgen_part_plan){.weights = u.weight_bytes, .fixed = u.embed_bytes, .block = u.layer_bytes,
-                            .blocks = c.layers, .dequant_bf16 = u.max_linear_bf16, .activations = u.session_bytes,
-                            .width = c.d_model};
+    *out = (vgen_part_plan){.weights = u.weight_bytes, .device_weights = u.device_weight_bytes,
+                            .fixed = u.embed_bytes, .block = 0, .blocks = c.layers,
+                            .dequant_bf16 = u.max_linear_bf16, .activations = u.session_bytes,
+                            .device_activations = u.device_session_bytes, .width = c.d_model};
     return VGEN_OK;
 }
 

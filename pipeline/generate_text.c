@@ -14,8 +14,9 @@ static int open_encoder(vgen_run *r) {
                               .plan = &m->preset.components[VGEN_COMPONENT_TEXT_ENCODER],
                               .pool = r->ctx->pool,
                               .log = &r->log};
-    VGEN_LOGI(&r->log, "text encoder %s, tokenizer %s", a.path, a.aux_path);
-    int rc = r->fam->text_open(&a, vgen_run_backend(r, VGEN_COMPONENT_TEXT_ENCODER), &r->text, r->err);
+    vgen_backend *be = vgen_run_backend(r, VGEN_COMPONENT_TEXT_ENCODER);
+    VGEN_LOGI(&r->log, "text encoder %s, tokenizer %s, on %s", a.path, a.aux_path, be->name);
+    int rc = r->fam->text_open(&a, be, &r->text, r->err);
     if (rc) return rc;
     vgen_run_note_component(r, VGEN_COMPONENT_TEXT_ENCODER, r->text);
     r->ctx_width = r->text->width;

@@ -76,9 +76,12 @@ static void add_weights(const planner *pl, vgen_component c, vgen_plan_phase *ph
 /* The activations and workspace of component c in its own phase. */
 static void add_compute(const planner *pl, vgen_component c, vgen_plan_phase *ph) {
     const vgen_part_plan *pp = &pl->part[c];
-    vgen_plan_memory *mem = on_gpu(pl, c) ? &ph->device : &ph->host;
-    mem->activations += pp->activations;
-    if (!on_gpu(pl, c)) return;
+    if (!on_gpu(pl, c)) {
+        ph->host.activations += pp->activations;
+        return;
+    }
+    vgen_plan_memory *mem = &ph->device;
+    mem->activations += pp->device_activations ? pp->device_activations : pp->activations;
     mem->workspace += CUBLASLT_WORKSPACE + GEMM_OUT_TILE;
     if (weight_only(cplan(pl, c)->weights))
         mem->workspace += pp->dequant_bf16 < GEMM_WEIGHT_TILE ? pp->dequant_bf16 : GEMM_WEIGHT_TILE;

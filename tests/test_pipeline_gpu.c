@@ -1,5 +1,5 @@
-/* test_pipeline_gpu.c - a generation whose preset places the DiT (int4, block streaming with 1 resident block) and
- * the VAE on cuda, on the tiny model:
+/* test_pipeline_gpu.c - a generation whose preset places the text encoder (int8), the DiT (int4, block streaming with
+ * 1 resident block) and the VAE on cuda, on the tiny model:
  *   - without a usable CUDA device the run still succeeds on the CPU and the log says why it fell back;
  *   - with VGEN_CUDA_EMULATE=1 the device emulator stands in (the GPU code path: weights uploaded, blocks streamed
  *     through device slots with fences), and every frame is bit-identical to the CPU run's;
@@ -21,7 +21,7 @@
 static const char *const k_gpu_preset =
     "{\"name\": \"gpu-test\", \"target\": {\"device\": \"cuda\", \"memory_budget_gb\": 8, \"host_memory_gb\": 16},"
     " \"components\": {"
-    "\"text_encoder\": {\"weights\": \"f32\", \"compute\": \"f32\", \"device\": \"cpu\", \"offload\": \"free_after_use\"},"
+    "\"text_encoder\": {\"weights\": \"int8_row\", \"compute\": \"bf16\", \"device\": \"cuda\", \"offload\": \"free_after_use\"},"
     "\"dit\": {\"weights\": \"int4_g64\", \"compute\": \"bf16\", \"device\": \"cuda\", \"offload\": \"stream\","
     " \"resident_blocks\": 1},"
     "\"vae\": {\"weights\": \"f32\", \"compute\": \"f32\", \"device\": \"cuda\", \"offload\": \"keep\", \"tile\": \"none\"}}}";
@@ -90,6 +90,7 @@ static void test_fallback_and_emulator(void) {
         CHECK_STR_CONTAINS(emu.log, "device emulator stands in");
         CHECK_STR_CONTAINS(emu.log, "transformer weights on emu");
         CHECK_STR_CONTAINS(emu.log, "1 of 2 blocks resident");
+        CHECK_STR_CONTAINS(emu.log, "tokenizer, on emu");
     }
     CHECK_STR_CONTAINS(emu.log, "the vae runs on the CPU");
     int max_diff = 0;

@@ -130,14 +130,17 @@ typedef void (*vgen_umt5_hook_fn)(const char *name, const vgen_tensor *t, void *
 typedef struct vgen_umt5_session vgen_umt5_session;
 
 /* A session for up to max_len tokens on backend be (both model and be must outlive it). Its arena is sized here,
- * once. VGEN_ERR_UNSUPPORTED if be lacks an op the encoder needs or linear with one of the model's formats. */
+ * once. VGEN_ERR_UNSUPPORTED if be lacks an op the encoder needs or linear with one of the model's formats.
+ * On a backend whose memory the host cannot address (be->host_addressable false: CUDA, the device emulator) the
+ * session uploads the model's weights (all but the embedding table) into one device buffer and holds its
+ * activations in another (vgen_umt5_plan's device_* figures); inputs and outputs cross through host staging. */
 int vgen_umt5_session_new(const vgen_umt5_model *m, vgen_backend *be, int64_t max_len, vgen_umt5_session **out,
                           vgen_err *err);
 void vgen_umt5_session_free(vgen_umt5_session **s);
 void vgen_umt5_session_set_hook(vgen_umt5_session *s, vgen_umt5_hook_fn fn, void *user_data);
 /* abort: checked between layers; the encode then fails with VGEN_ERR_ABORTED. */
 void vgen_umt5_session_set_abort(vgen_umt5_session *s, vgen_abort_fn fn, void *user_data);
-/* Bytes of the session's arena, and the peak used. */
+/* Bytes of the session's arena (its device buffer of activations on a device backend), and the peak used. */
 size_t vgen_umt5_session_bytes(const vgen_umt5_session *s);
 size_t vgen_umt5_session_peak(const vgen_umt5_session *s);
 
@@ -168,6 +171,13 @@ typedef struct vgen_umt5_plan {
     size_t layer_bytes;        /* one encoder layer */
     size_t max_linear_bf16;    /* the largest linear as bf16 (a weight-only GEMM's dequantize buffer) */
     size_t session_bytes;      /* the arena of a session of max_len tokens */
+    /* On a backend whose memory the host cannot address (CUDA): the weights a session uploads (every layer and
+     * the final norm, each piece 64-byte aligned; the embedding table stays in host memory), and its activations
+     * (the arena's buffers, plus the one-hot of the buckets [max_len^2, B] bf16, the mask [max_len] f32 and, with
+     * round_scores, an [I, I] bf16 identity; the buckets stay on the host). Together: the device memory the
+     * session allocates (the backend's own scratch aside). */
+    size_t device_weight_bytes;
+    size_t device_session_bytes;
 } vgen_umt5_plan;
 
 /* A model of configuration c with linears held in `format` and the embedding in embed_format (as stored, or the

@@ -6,20 +6,33 @@
  * sums, one rounding), logits = bf16(scores + bias) by a binary add; the logits then replace the bias of a fused
  * attention run with scale 0, which computes softmax(logits) v. The softmax and p v stay the backend's (f32 softmax,
  * bf16 probabilities on the bf16 path). The extra work is a [n, Dk] x [Dk, n] product per head, as much as the
- * fused attention's own q k^T. */
+ * fused attention's own q k^T. On a backend whose memory the host cannot address, each head's q and k are made
+ * contiguous by a linear against rows of an identity matrix (no gather op exists): exact, at 2 n I Dk flops per head
+ * and tensor, and the [I, I] bf16 identity in the session's device memory. */
 #include <string.h>
 
 #include "umt5_internal.h"
 
-static vgen_tensor view(void *data, vgen_dtype dt, int n_dims, int64_t a, int64_t b, int64_t c) {
-    return (vgen_tensor){.dtype = dt, .n_dims = n_dims, .shape = {a, b, c}, .device = VGEN_DEVICE_CPU, .data = data};
+static vgen_tensor view(const vgen_umt5_session *s, void *data, vgen_dtype dt, int n_dims, int64_t a, int64_t b,
+                        int64_t c) {
+    return umt5_view(s, data, dt, n_dims, a, b, c);
 }
 
-/* dst[i, :] = src[i, h, :] for i < n: one head of [n, Nh, Dk] bf16 made contiguous [n, Dk]. */
-static void gather_head(const vgen_tensor *src, int64_t n, int64_t heads, int64_t dk, int64_t h, vgen_tensor *dst) {
+/* dst[i, :] = src[i, h, :] for i < n: one head of [n, Nh, Dk] bf16 made contiguous [n, Dk]. On the host when it
+ * can address the backend's memory; else dst[n, Dk] = src[n, I] x eye[h Dk .. (h + 1) Dk, I]^T, a linear whose
+ * every output is one bf16 input times 1 plus zeros: the same values. */
+static int gather_head(vgen_umt5_session *s, const vgen_tensor *src, int64_t n, int64_t h, vgen_tensor *dst,
+                       vgen_err *err) {
+    const int64_t heads = s->m->cfg.heads, dk = s->m->cfg.d_kv, I = heads * dk;
+    if (!s->be->host_addressable) {
+        const vgen_qmatrix sel = {.format = VGEN_WF_BF16, .rows = dk, .cols = I, .data = s->a.eye + h * dk * I};
+        vgen_tensor x = view(s, src->data, VGEN_DTYPE_BF16, 2, n, I, 0); /* [n, I] */
+        return s->be->linear(s->be, &x, &sel, NULL, dst, err);
+    }
     const uint16_t *p = src->data;
     uint16_t *q = dst->data;
     for (int64_t i = 0; i < n; i++) memcpy(q + i * dk, p + (i * heads + h) * dk, (size_t)dk * sizeof *q);
+    return VGEN_OK;
 }
 
 /* bias[h] (f32 [n, n]) = bf16(bf16(q_h k_h^T) + bias[h]) for every head. */
@@ -27,16 +40,16 @@ static int rounded_logits(vgen_umt5_session *s, int64_t n, vgen_err *err) {
     const vgen_umt5_config *c = &s->m->cfg;
     vgen_backend *be = s->be;
     umt5_acts *a = &s->a;
-    vgen_tensor qh = view(a->qh.data, VGEN_DTYPE_BF16, 2, n, c->d_kv, 0);
-    vgen_tensor kh = view(a->kh.data, VGEN_DTYPE_BF16, 2, n, c->d_kv, 0);
-    vgen_tensor sc = view(a->sc.data, VGEN_DTYPE_BF16, 2, n, n, 0);      /* [n, n] */
+    vgen_tensor qh = view(s, a->qh.data, VGEN_DTYPE_BF16, 2, n, c->d_kv, 0);
+    vgen_tensor kh = view(s, a->kh.data, VGEN_DTYPE_BF16, 2, n, c->d_kv, 0);
+    vgen_tensor sc = view(s, a->sc.data, VGEN_DTYPE_BF16, 2, n, n, 0);      /* [n, n] */
     const vgen_qmatrix kw = {.format = VGEN_WF_BF16, .rows = n, .cols = c->d_kv, .data = a->kh.data};
     int rc = VGEN_OK;
     for (int64_t h = 0; !rc && h < c->heads; h++) {
-        vgen_tensor bh = view((float *)a->bias.data + h * n * n, VGEN_DTYPE_F32, 2, n, n, 0); /* [n, n] */
-        gather_head(&a->q, n, c->heads, c->d_kv, h, &qh);
-        gather_head(&a->k, n, c->heads, c->d_kv, h, &kh);
-        rc = be->linear(be, &qh, &kw, NULL, &sc, err);
+        vgen_tensor bh = view(s, (float *)a->bias.data + h * n * n, VGEN_DTYPE_F32, 2, n, n, 0); /* [n, n] */
+        rc = gather_head(s, &a->q, n, h, &qh, err);
+        if (!rc) rc = gather_head(s, &a->k, n, h, &kh, err);
+        if (!rc) rc = be->linear(be, &qh, &kw, NULL, &sc, err);
         if (!rc) rc = be->binary(be, VGEN_BINARY_ADD, &sc, &bh, &sc, err);
         if (!rc) rc = be->convert(be, &sc, &bh, err);
     }
@@ -47,10 +60,11 @@ int umt5_attention(vgen_umt5_session *s, int64_t n, vgen_err *err) {
     const vgen_umt5_config *c = &s->m->cfg;
     const vgen_dtype cd = s->m->compute;
     umt5_acts *a = &s->a;
-    vgen_tensor q3 = view(a->q.data, cd, 3, n, c->heads, c->d_kv), k3 = view(a->k.data, cd, 3, n, c->heads, c->d_kv);
-    vgen_tensor v3 = view(a->v.data, cd, 3, n, c->heads, c->d_kv);
-    vgen_tensor o3 = view(a->att.data, cd, 3, n, c->heads, c->d_kv);
-    vgen_tensor bias = view(a->bias.data, VGEN_DTYPE_F32, 3, c->heads, n, n); /* [Nh, n, n] */
+    vgen_tensor q3 = view(s, a->q.data, cd, 3, n, c->heads, c->d_kv); /* [n, Nh, Dk] */
+    vgen_tensor k3 = view(s, a->k.data, cd, 3, n, c->heads, c->d_kv);
+    vgen_tensor v3 = view(s, a->v.data, cd, 3, n, c->heads, c->d_kv);
+    vgen_tensor o3 = view(s, a->att.data, cd, 3, n, c->heads, c->d_kv);
+    vgen_tensor bias = view(s, a->bias.data, VGEN_DTYPE_F32, 3, c->heads, n, n); /* [Nh, n, n] */
     float scale = 1.0f;
     if (s->m->round_scores) {
         int rc = rounded_logits(s, n, err);

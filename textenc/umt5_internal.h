@@ -79,9 +79,38 @@ typedef struct umt5_acts {
     vgen_tensor bias;     /* [Nh, L, L] f32 relative position bias + key mask (then the logits, round_scores) */
     vgen_tensor qh, kh;   /* [L, Dk] bf16 one head's queries / keys, contiguous (round_scores) */
     vgen_tensor sc;       /* [L, L] bf16 one head's scores (round_scores) */
-    int32_t *bucket;      /* [2 max_len - 1] bucket of rel = j - i, indexed rel + max_len - 1 */
-    float *rel;           /* [Nh, 2 max_len - 1] one layer's bias by relative position */
+    int32_t *bucket;      /* [2 max_len - 1] bucket of rel = j - i, indexed rel + max_len - 1 (host memory) */
+    float *rel;           /* [Nh, 2 max_len - 1] one layer's bias by relative position (host backends only) */
+    /* device backends only (host_addressable false), in device memory: */
+    uint16_t *onehot;     /* [max_len^2, B] bf16: row i n + j = one-hot of bucket(j - i) for the current n */
+    float *maskv;         /* [max_len] f32: 0 for a kept key, -inf for a masked one */
+    uint16_t *eye;        /* [I, I] bf16 identity: rows h Dk.. select head h (round_scores) */
 } umt5_acts;
+
+/* The weights where the session's backend can read them: the model's own on a host-addressable backend, else one
+ * device buffer with every layer and the final norm (each piece 64-byte aligned). The embedding table never goes
+ * to the device: the prompt's rows are gathered on the host. */
+typedef struct umt5_place {
+    const umt5_layer *layers;   /* [layers] */
+    const float *ln_final;      /* [D] */
+    umt5_layer *dev_layers;     /* [layers] pointing into buf; NULL on a host-addressable backend */
+    void *buf;
+    size_t bytes;
+} umt5_place;
+
+/* Places m's weights on be (umt5_place.c); nothing is copied when be is host-addressable. */
+int umt5_place_new(const vgen_umt5_model *m, vgen_backend *be, umt5_place *p, vgen_err *err);
+void umt5_place_free(vgen_backend *be, umt5_place *p);
+/* Bytes of the device buffer of a model of configuration c with linears in format. */
+size_t umt5_place_bytes(const vgen_umt5_config *c, vgen_wformat format);
+
+/* Host memory of a session on a device backend: the buckets and one staging buffer for uploads and downloads. */
+typedef struct umt5_stage {
+    void *buf;            /* one allocation: the buckets, then f32 */
+    float *f32;           /* [max(max_len D, max_len B, I / 2 + 1, 256 Ki)] staging */
+    size_t f32_bytes;
+    int64_t onehot_n;     /* the n acts.onehot was built for (0: none yet) */
+} umt5_stage;
 
 struct vgen_umt5_session {
     const vgen_umt5_model *m;
@@ -92,17 +121,32 @@ struct vgen_umt5_session {
     vgen_abort_fn abort;
     void *abort_user_data;
     vgen_memstat stat;
-    vgen_arena *arena;
+    vgen_arena *arena;    /* the activations on a host-addressable backend */
+    void *dev;            /* the activations otherwise: one device buffer of dev_bytes */
+    size_t dev_bytes;
     umt5_acts a;
+    umt5_place place;
+    umt5_stage stage;     /* device backends only */
 };
+
+/* A tensor [a, b, c] (n_dims of them) of dt at data on the session's device (a view). */
+vgen_tensor umt5_view(const vgen_umt5_session *s, void *data, vgen_dtype dt, int n_dims, int64_t a, int64_t b,
+                      int64_t c);
 
 /* A view [rows, cols] of the first rows of t (same dtype and data). */
 vgen_tensor umt5_rows(const vgen_tensor *t, int64_t rows, int64_t cols);
 
 /* ---- forward pieces (umt5_bias.c, umt5_layer.c) ---- */
 
-/* bias[h, i, j] = rel_bias[h, bucket(j - i)] + (mask && !mask[j] ? -inf : 0) for i, j < n. */
-void umt5_fill_bias(vgen_umt5_session *s, const float *rel_bias, const uint8_t *mask, int64_t n);
+/* bias[h, i, j] = rel_bias[h, bucket(j - i)] + (mask && !mask[j] ? -inf : 0) for i, j < n: on the host for a
+ * host-addressable backend, else with the backend's ops from the one-hot of the buckets and the mask vector. */
+int umt5_fill_bias(vgen_umt5_session *s, const float *rel_bias, const uint8_t *mask, int64_t n, vgen_err *err);
+/* Device backends: uploads the one-hot of the buckets for n tokens (when n changed) and the mask vector. */
+int umt5_bias_inputs(vgen_umt5_session *s, const uint8_t *mask, int64_t n, vgen_err *err);
+/* Uploads rows [0, rows) of row_bytes each to dev, filled chunk by chunk in the staging buffer by fill. */
+typedef void (*umt5_fill_rows_fn)(const vgen_umt5_session *s, int64_t r0, int64_t nr, void *dst);
+int umt5_upload_rows(vgen_umt5_session *s, void *dev, size_t row_bytes, int64_t rows, umt5_fill_rows_fn fill,
+                     vgen_err *err);
 
 /* Residual-stream state of a forward under bf16 compute: whether torch still holds it in bf16. */
 typedef struct umt5_fwd {
@@ -122,9 +166,11 @@ int umt5_ffn_block(vgen_umt5_session *s, const umt5_layer *ly, umt5_fwd *f, vgen
 typedef struct umt5_session_shape {
     vgen_dtype compute;
     int wo_f32, round_scores;
+    int device;           /* the backend's memory is not host-addressable: activations only, plus the one-hot,
+                           * the mask vector and (round_scores) the identity; buckets on the host */
 } umt5_session_shape;
 
-/* Bytes of a session's arena for encodes of up to max_len tokens. */
+/* Bytes of a session's arena (device buffer) for encodes of up to max_len tokens. */
 size_t umt5_session_arena_bytes(const vgen_umt5_config *c, const umt5_session_shape *sh, int64_t max_len);
 
 #endif

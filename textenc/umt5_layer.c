@@ -9,18 +9,18 @@
 
 #include "umt5_internal.h"
 
-/* A 2-D tensor [rows, cols] of dtype over data (a view). */
-static vgen_tensor view2(void *data, vgen_dtype dt, int64_t rows, int64_t cols) {
-    return (vgen_tensor){.dtype = dt, .n_dims = 2, .shape = {rows, cols}, .device = VGEN_DEVICE_CPU, .data = data};
+/* A 2-D tensor [rows, cols] of dtype over data (a view on the session's device). */
+static vgen_tensor view2(const vgen_umt5_session *s, void *data, vgen_dtype dt, int64_t rows, int64_t cols) {
+    return umt5_view(s, data, dt, 2, rows, cols, 0);
 }
 
 int umt5_norm(vgen_umt5_session *s, int64_t n, const float *w, vgen_tensor *dst, vgen_err *err) {
     vgen_backend *be = s->be;
     const int64_t D = s->m->cfg.d_model;
-    vgen_tensor x = view2(s->a.x.data, VGEN_DTYPE_F32, n, D); /* [n, D] */
+    vgen_tensor x = view2(s, s->a.x.data, VGEN_DTYPE_F32, n, D); /* [n, D] */
     if (dst->dtype == VGEN_DTYPE_F32) return be->rms_norm(be, &x, w, s->m->cfg.eps, dst, err);
     int rc = be->rms_norm(be, &x, NULL, s->m->cfg.eps, dst, err); /* bf16(x * rsqrt(mean(x^2) + eps)) */
-    vgen_tensor wt = view2((void *)(uintptr_t)w, VGEN_DTYPE_F32, 1, D);
+    vgen_tensor wt = view2(s, (void *)(uintptr_t)w, VGEN_DTYPE_F32, 1, D);
     wt.n_dims = 1;
     wt.shape[0] = D; /* [D], broadcast over rows */
     if (!rc) rc = be->binary(be, VGEN_BINARY_MUL, dst, &wt, dst, err);
@@ -31,10 +31,10 @@ int umt5_norm(vgen_umt5_session *s, int64_t n, const float *w, vgen_tensor *dst,
 static int residual_add(vgen_umt5_session *s, int64_t n, const vgen_tensor *y, int round_bf16, vgen_err *err) {
     vgen_backend *be = s->be;
     const int64_t D = s->m->cfg.d_model;
-    vgen_tensor x = view2(s->a.x.data, VGEN_DTYPE_F32, n, D);
+    vgen_tensor x = view2(s, s->a.x.data, VGEN_DTYPE_F32, n, D);
     int rc = be->binary(be, VGEN_BINARY_ADD, &x, y, &x, err);
     if (rc || !round_bf16) return rc;
-    vgen_tensor x16 = view2(s->a.x16.data, VGEN_DTYPE_BF16, n, D);
+    vgen_tensor x16 = view2(s, s->a.x16.data, VGEN_DTYPE_BF16, n, D);
     rc = be->convert(be, &x, &x16, err);
     if (!rc) rc = be->convert(be, &x16, &x, err);
     return rc;
@@ -50,17 +50,18 @@ int umt5_attention_block(vgen_umt5_session *s, const umt5_layer *ly, const uint8
     const vgen_dtype cd = s->m->compute;
     const int64_t n = f->n, D = c->d_model, I = c->heads * c->d_kv;
     umt5_acts *a = &s->a;
-    vgen_tensor h = view2(a->h.data, cd, n, D);
-    vgen_tensor q = view2(a->q.data, cd, n, I), k = view2(a->k.data, cd, n, I), v = view2(a->v.data, cd, n, I);
+    vgen_tensor h = view2(s, a->h.data, cd, n, D);
+    vgen_tensor q = view2(s, a->q.data, cd, n, I), k = view2(s, a->k.data, cd, n, I); /* [n, I] */
+    vgen_tensor v = view2(s, a->v.data, cd, n, I);
     int rc = umt5_norm(s, n, ly->ln_attn, &h, err);
     if (!rc) rc = linear(s, &h, &ly->q, &q, err);
     if (!rc) rc = linear(s, &h, &ly->k, &k, err);
     if (!rc) rc = linear(s, &h, &ly->v, &v, err);
     if (rc) return rc;
-    umt5_fill_bias(s, ly->rel_bias, mask, n);
-    rc = umt5_attention(s, n, err);
-    vgen_tensor att = view2(a->att.data, cd, n, I);
-    vgen_tensor o = view2(a->o.data, cd, n, D); /* the attention output is in the compute dtype */
+    rc = umt5_fill_bias(s, ly->rel_bias, mask, n, err);
+    if (!rc) rc = umt5_attention(s, n, err);
+    vgen_tensor att = view2(s, a->att.data, cd, n, I);
+    vgen_tensor o = view2(s, a->o.data, cd, n, D); /* the attention output is in the compute dtype */
     if (!rc) rc = linear(s, &att, &ly->o, &o, err);
     if (!rc) rc = residual_add(s, n, &o, f->resid_bf16, err);
     return rc;
@@ -72,8 +73,8 @@ int umt5_ffn_block(vgen_umt5_session *s, const umt5_layer *ly, umt5_fwd *f, vgen
     const int64_t n = f->n, D = c->d_model, F = c->d_ff;
     vgen_backend *be = s->be;
     umt5_acts *a = &s->a;
-    vgen_tensor h = view2(a->h.data, cd, n, D);
-    vgen_tensor g = view2(a->g.data, cd, n, F), u = view2(a->u.data, cd, n, F); /* [n, Dff] */
+    vgen_tensor h = view2(s, a->h.data, cd, n, D);
+    vgen_tensor g = view2(s, a->g.data, cd, n, F), u = view2(s, a->u.data, cd, n, F); /* [n, Dff] */
     int rc = umt5_norm(s, n, ly->ln_ffn, &h, err);
     if (!rc) rc = linear(s, &h, &ly->wi0, &g, err);
     if (!rc) rc = linear(s, &h, &ly->wi1, &u, err);
@@ -81,9 +82,9 @@ int umt5_ffn_block(vgen_umt5_session *s, const umt5_layer *ly, umt5_fwd *f, vgen
     if (!rc) rc = be->binary(be, VGEN_BINARY_MUL, &g, &u, &g, err);
     if (rc) return rc;
     const int wo32 = s->m->wo_f32;
-    vgen_tensor y = view2(a->o.data, wo32 ? VGEN_DTYPE_F32 : cd, n, D);
+    vgen_tensor y = view2(s, a->o.data, wo32 ? VGEN_DTYPE_F32 : cd, n, D);
     if (wo32) {
-        vgen_tensor g32 = view2(a->g32.data, VGEN_DTYPE_F32, n, F);
+        vgen_tensor g32 = view2(s, a->g32.data, VGEN_DTYPE_F32, n, F);
         rc = be->convert(be, &g, &g32, err);
         if (!rc) rc = linear(s, &g32, &ly->wo, &y, err);
     } else {

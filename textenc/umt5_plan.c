@@ -1,5 +1,6 @@
 /* umt5_plan.c - the encoder's memory from its configuration alone (no weight is read): the bytes vgen_umt5_load
- * holds (umt5_load.c's tensor list) and the session arena of an encode (umt5_session.c). */
+ * holds (umt5_load.c's tensor list), the session arena of an encode (umt5_session.c), and both on a device
+ * (umt5_place.c). */
 #include "umt5_internal.h"
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -26,8 +27,11 @@ int vgen_umt5_plan_memory(const vgen_umt5_config *c, vgen_wformat format, vgen_w
     out->layer_bytes = layer;
     out->weight_bytes = out->embed_bytes + layer * (size_t)c->layers + (size_t)D * sizeof(float);
     out->max_linear_bf16 = matrix_bytes(VGEN_WF_BF16, F, D);
-    const umt5_session_shape sh = {p->compute, p->compute == VGEN_DTYPE_BF16 && p->wo_f32,
-                                   p->compute == VGEN_DTYPE_BF16 && p->round_scores};
+    umt5_session_shape sh = {p->compute, p->compute == VGEN_DTYPE_BF16 && p->wo_f32,
+                             p->compute == VGEN_DTYPE_BF16 && p->round_scores, 0};
     out->session_bytes = umt5_session_arena_bytes(c, &sh, max_len);
+    sh.device = 1;
+    out->device_session_bytes = umt5_session_arena_bytes(c, &sh, max_len);
+    out->device_weight_bytes = umt5_place_bytes(c, format);
     return VGEN_OK;
 }
