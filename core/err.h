@@ -15,6 +15,10 @@ typedef struct vgen_err {
 
 void vgen_err_clear(vgen_err *err);
 
+/* The code a failed call left in err, or fallback when err is NULL (or holds no failure). For callees that report
+ * through err and return a pointer (alloc functions). */
+static inline int vgen_err_code(const vgen_err *err, int fallback) { return err && err->code ? err->code : fallback; }
+
 /* Records code and a printf-style message (truncated to fit) and returns code, so callers can write
  * `return vgen_err_set(err, VGEN_ERR_MALFORMED, "%s: header length %llu exceeds ...", path, n);`
  * err may be NULL. */

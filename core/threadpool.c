@@ -58,7 +58,7 @@ static void *worker_main(void *raw) {
     return NULL;
 }
 
-static int online_cores(void) {
+int vgen_threadpool_default_threads(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
@@ -93,7 +93,7 @@ static int init_sync(vgen_threadpool *p) {
 
 int vgen_threadpool_new(int n_threads, vgen_threadpool **out, vgen_err *err) {
     *out = NULL;
-    if (n_threads <= 0) n_threads = online_cores();
+    if (n_threads <= 0) n_threads = vgen_threadpool_default_threads();
     if (n_threads > 1024) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "n_threads %d exceeds 1024", n_threads);
     vgen_threadpool *p = calloc(1, sizeof *p);
     if (!p) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate a thread pool");

@@ -16,6 +16,8 @@ typedef void (*vgen_task_fn)(void *arg, int64_t i, int thread);
 int vgen_threadpool_new(int n_threads, vgen_threadpool **out, vgen_err *err);
 void vgen_threadpool_free(vgen_threadpool **pool);
 int vgen_threadpool_size(const vgen_threadpool *pool);
+/* The size a pool asked for 0 threads gets: the online cores. */
+int vgen_threadpool_default_threads(void);
 
 /* Blocks until every task has run. pool may be NULL: then runs serially on the caller. Not reentrant: a task must
  * not call vgen_threadpool_for on the same pool. */

@@ -102,12 +102,12 @@ static int upload_image(vgen_dit_placement *p, const void *host_struct, int is_b
     wan_globals tg;
     *bytes = is_block ? block_layout(&l, c, &tb, host_struct) : globals_layout(&l, c, &tg, host_struct);
     uint8_t *img = p->be->host_alloc(p->be, *bytes, err);
-    if (!img) return err->code;
+    if (!img) return vgen_err_code(err, VGEN_ERR_OUT_OF_MEMORY);
     l = (layout){.image = img};
     if (is_block) block_layout(&l, c, &tb, host_struct);
     else globals_layout(&l, c, &tg, host_struct);
     *dev = dev_alloc(p, *bytes, err);
-    int rc = *dev ? p->be->upload(p->be, *dev, img, *bytes, err) : err->code;
+    int rc = *dev ? p->be->upload(p->be, *dev, img, *bytes, err) : vgen_err_code(err, VGEN_ERR_OUT_OF_MEMORY);
     p->be->host_free(p->be, img, *bytes);
     return rc;
 }
@@ -123,7 +123,7 @@ static int place_streamed(vgen_dit_placement *p, int64_t b, vgen_err *err) {
     wan_block tb;
     p->bbytes[b] = block_layout(&l, &p->m->cfg, &tb, &p->m->blocks[b]);
     p->image[b] = p->be->host_alloc(p->be, p->bbytes[b], err);
-    if (!p->image[b]) return err->code;
+    if (!p->image[b]) return vgen_err_code(err, VGEN_ERR_OUT_OF_MEMORY);
     p->staging_bytes += p->bbytes[b];
     l = (layout){.image = p->image[b]};
     block_layout(&l, &p->m->cfg, &tb, &p->m->blocks[b]);
@@ -145,7 +145,7 @@ static int place_device(vgen_dit_placement *p, vgen_err *err) {
     for (int64_t b = p->resident; !rc && b < layers; b++) rc = place_streamed(p, b, err);
     for (int s = 0; !rc && s < WAN_SLOTS && p->resident + s < layers; s++) {
         p->slot[s] = dev_alloc(p, p->slot_bytes, err);
-        rc = p->slot[s] ? p->be->fence_new(p->be, &p->copied[s], err) : err->code;
+        rc = p->slot[s] ? p->be->fence_new(p->be, &p->copied[s], err) : vgen_err_code(err, VGEN_ERR_OUT_OF_MEMORY);
         if (!rc) rc = p->be->fence_new(p->be, &p->used[s], err);
     }
     return rc;

@@ -87,6 +87,7 @@ typedef struct vgen_part_plan {
     size_t dequant_bf16;                /* the largest linear as bf16: a GPU weight-only GEMM's dequantize buffer */
     size_t activations;                 /* the session arena (text encoder, DiT) or the decode's working set (VAE) */
     size_t device_activations;          /* the same on a device (0: same as activations) */
+    size_t cpu_scratch;                 /* on the CPU: the backend's own scratch over a forward (backend_cpu.h) */
     int tile_w, tile_h;                 /* VAE: the decode tile in pixels (0: untiled) */
     int64_t width;                      /* text encoder: output width (d_model) */
 } vgen_part_plan;

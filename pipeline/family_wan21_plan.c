@@ -5,7 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cpu/backend_cpu.h"
 #include "family_wan21.h"
+#include "threadpool.h"
 #include "safetensors.h"
 #include "umt5.h"
 #include "wan_dit.h"
@@ -66,6 +68,29 @@ int wan21_plan_text(const char *path, const vgen_component_plan *plan, int64_t c
     return VGEN_OK;
 }
 
+/* The CPU backend's scratch over one forward: every linear (blocks in block_format, the text embedder, time
+ * projection and head as stored, the patch embedding and time MLP in f32) and both attentions, with the pool's
+ * default thread count. */
+static size_t dit_cpu_scratch(const vgen_wan_config *c, vgen_wformat blocks, vgen_wformat stored, vgen_dtype cd,
+                              int64_t L, int64_t Lc) {
+    const int t = vgen_threadpool_default_threads();
+    const int64_t D = c->dim;
+    const struct {
+        vgen_wformat f;
+        vgen_dtype x;
+        int64_t m, n, k;
+    } calls[] = {{blocks, cd, L, D, D},           {blocks, cd, Lc, D, D},          {blocks, cd, L, c->ffn_dim, D},
+                 {blocks, cd, L, D, c->ffn_dim},  {stored, cd, Lc, D, c->text_dim}, {stored, cd, Lc, D, D},
+                 {stored, cd, 1, 6 * D, D},       {stored, cd, L, 4 * c->out_channels, D},
+                 {VGEN_WF_F32, cd, L, D, 4 * c->in_channels}, {VGEN_WF_F32, VGEN_DTYPE_F32, 1, D, c->freq_dim}};
+    vgen_cpu_scratch_plan p = {0};
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        vgen_cpu_plan_linear(&p, calls[i].f, calls[i].x, calls[i].x, calls[i].m, calls[i].n, calls[i].k, t);
+    vgen_cpu_plan_attention(&p, cd, L, L, c->heads, c->head_dim, t);
+    vgen_cpu_plan_attention(&p, cd, L, Lc, c->heads, c->head_dim, t);
+    return vgen_cpu_scratch_peak(&p);
+}
+
 int wan21_plan_dit(const char *path, const vgen_component_plan *plan, const vgen_dit_shape *shape,
                    vgen_part_plan *out, vgen_err *err) {
     char cfg_path[4096];
@@ -86,7 +111,9 @@ int wan21_plan_dit(const char *path, const vgen_component_plan *plan, const vgen
     *out = (vgen_part_plan){.weights = d.weight_bytes,
                             .device_weights = d.device_global_bytes + (size_t)c.layers * d.device_block_bytes,
                             .fixed = d.device_global_bytes, .block = d.device_block_bytes,
-                            .blocks = c.layers, .dequant_bf16 = d.max_linear_bf16, .activations = d.session_bytes};
+                            .blocks = c.layers, .dequant_bf16 = d.max_linear_bf16, .activations = d.session_bytes,
+                            .cpu_scratch = dit_cpu_scratch(&c, plan->weights, stored, plan->compute, d.tokens,
+                                                           shape->ctx_len)};
     return VGEN_OK;
 }
 

@@ -78,6 +78,7 @@ static void add_compute(const planner *pl, vgen_component c, vgen_plan_phase *ph
     const vgen_part_plan *pp = &pl->part[c];
     if (!on_gpu(pl, c)) {
         ph->host.activations += pp->activations;
+        ph->host.workspace += pp->cpu_scratch;
         return;
     }
     vgen_plan_memory *mem = &ph->device;

@@ -77,7 +77,7 @@ static int place_device(const vgen_umt5_model *m, vgen_backend *be, umt5_place *
     }
     const size_t fin = round64((size_t)m->cfg.d_model * sizeof(float));
     p->buf = be->alloc(be, total + fin, err);
-    if (!p->buf) return err->code;
+    if (!p->buf) return vgen_err_code(err, VGEN_ERR_OUT_OF_MEMORY);
     p->bytes = total + fin;
     uint8_t *img = malloc(max_layer > fin ? max_layer : fin);
     if (!img) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of UMT5 staging", max_layer);

@@ -87,7 +87,7 @@ static int alloc_arena(vgen_umt5_session *s, const plan_item *it, size_t n, vgen
 static int alloc_device(vgen_umt5_session *s, const plan_item *it, size_t n, vgen_err *err) {
     s->dev_bytes = items_bytes(it, n);
     s->dev = s->be->alloc(s->be, s->dev_bytes, err);
-    if (!s->dev) return err->code;
+    if (!s->dev) return vgen_err_code(err, VGEN_ERR_OUT_OF_MEMORY);
     vgen_memstat_add(&s->stat, s->dev_bytes);
     size_t off = 0;
     int rc = VGEN_OK;

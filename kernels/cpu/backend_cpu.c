@@ -191,6 +191,31 @@ int vgen_backend_cpu_set_tile_cols(vgen_backend *be, int64_t cols) {
     return VGEN_OK;
 }
 
+/* ---- planning (backend_cpu.h) ---- */
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+void vgen_cpu_plan_linear(vgen_cpu_scratch_plan *p, vgen_wformat f, vgen_dtype x_dt, vgen_dtype y_dt, int64_t m,
+                          int64_t n, int64_t k, int threads) {
+    const vgen_qmatrix w = {.format = f, .rows = n, .cols = k};
+    const vgen_tensor x = {.dtype = x_dt}, y = {.dtype = y_dt};
+    const cpu_impl im = {0};
+    lin_call c;
+    resolve(&im, &x, &w, NULL, (vgen_tensor *)&y, m, &c);
+    const size_t es = vgen_dtype_size(c.cdt);
+    if (!c.direct) {
+        p->tile = max_size(p->tile, (size_t)(c.nt * c.k) * es);
+        if (c.cdt == VGEN_DTYPE_BF16) p->rows = max_size(p->rows, (size_t)threads * (size_t)k * sizeof(float));
+    }
+    if (c.staged) {
+        int64_t mc = (int64_t)(STAGE_BYTES / ((size_t)c.nt * sizeof(float)));
+        mc = mc < 1 ? 1 : mc > m ? m : mc;
+        p->stage = max_size(p->stage, (size_t)(mc * c.nt) * sizeof(float));
+    }
+}
+
+size_t vgen_cpu_scratch_peak(const vgen_cpu_scratch_plan *p) { return p->tile + p->rows + p->stage + p->attention; }
+
 static bool cpu_supports(const vgen_backend *be, vgen_op op, vgen_wformat format) {
     return vgen_backend_has_op(be, op, format);
 }

@@ -19,6 +19,7 @@
  * exactly), with AVX-512 kernels when available, else portable C. */
 #include <stdlib.h>
 
+#include "cpu/backend_cpu.h"
 #include "cpu/ops_cpu.h"
 #include "ref/ops_ref.h"
 #include "threadpool.h"
@@ -149,11 +150,9 @@ static int64_t group_heads(const attn_job *j, int threads) {
     return g;
 }
 
-/* Path, tile sizes, group size and buffers for this call. */
-static int attn_plan(attn_job *j, const vgen_tensor *q, const vgen_tensor *k, const vgen_tensor *v, int threads,
-                     const vgen_cpu_attn_opts *o, vgen_err *err) {
+/* Path, tile sizes and group size (heads per group) of this call; per_thread and kv_tile in bytes. */
+static int64_t attn_size(attn_job *j, int all_bf16, int threads, const vgen_cpu_attn_opts *o) {
     const vgen_attn_src *a = &j->src;
-    const int all_bf16 = q->dtype == VGEN_DTYPE_BF16 && k->dtype == VGEN_DTYPE_BF16 && v->dtype == VGEN_DTYPE_BF16;
     j->path = j->simd >= VGEN_SIMD_AVX512_BF16 && all_bf16 ? VGEN_ATTN_BF16_AVX512
               : j->simd >= VGEN_SIMD_AVX512              ? VGEN_ATTN_F32_AVX512
                                                          : VGEN_ATTN_C;
@@ -171,6 +170,14 @@ static int attn_plan(attn_job *j, const vgen_tensor *q, const vgen_tensor *k, co
                                              : group_heads(j, threads);
     vgen_attn_tile probe;
     j->per_thread = tile_layout(j, NULL, &probe);
+    return g;
+}
+
+/* Sizes this call (attn_size) and allocates its buffers. */
+static int attn_plan(attn_job *j, const vgen_tensor *q, const vgen_tensor *k, const vgen_tensor *v, int threads,
+                     const vgen_cpu_attn_opts *o, vgen_err *err) {
+    const int all_bf16 = q->dtype == VGEN_DTYPE_BF16 && k->dtype == VGEN_DTYPE_BF16 && v->dtype == VGEN_DTYPE_BF16;
+    const int64_t g = attn_size(j, all_bf16, threads, o);
     j->scratch = vgen_cpu_alloc((size_t)threads * j->per_thread);
     j->kv = vgen_cpu_alloc((size_t)(g * j->n_kt) * j->kv_tile);
     if (!j->scratch || !j->kv) {
@@ -207,6 +214,17 @@ int vgen_cpu_attention_tiled(vgen_backend *be, const vgen_tensor *q, const vgen_
     free(j.scratch);
     free(j.kv);
     return VGEN_OK;
+}
+
+void vgen_cpu_plan_attention(vgen_cpu_scratch_plan *p, vgen_dtype dt, int64_t lq, int64_t lk, int64_t h,
+                             int64_t dh, int threads) {
+    attn_job j = {.src = {.lq = lq, .lk = lk, .h = h, .dh = dh}};
+    const vgen_cpu_attn_opts o = {.simd = VGEN_SIMD_AVX512_BF16}; /* what cpu_attention passes */
+    const int cpu = vgen_cpu_simd_level();
+    j.simd = o.simd < cpu ? o.simd : cpu;
+    const int64_t g = attn_size(&j, dt == VGEN_DTYPE_BF16, threads, &o);
+    const size_t bytes = (size_t)threads * j.per_thread + (size_t)(g * j.n_kt) * j.kv_tile;
+    if (bytes > p->attention) p->attention = bytes;
 }
 
 static int cpu_attention(vgen_backend *be, const vgen_tensor *q, const vgen_tensor *k, const vgen_tensor *v,
