@@ -28,7 +28,7 @@ static int modulation(vgen_dit_session *s, const wan_block *b, vgen_err *err) {
     vgen_tensor mod = wan_f32_view(s, s->a.mod, 6, d), table = wan_f32_view(s, b->table, 6, d);
     vgen_tensor tproj = wan_view2(&s->a.tproj, 6, d);
     int rc = wan_copy_convert(s->be, &tproj, &mod, err);
-    if (!rc) rc = s->be->binary(s->be, VGEN_BINARY_ADD, &table, &mod, &mod, err);
+    if (!rc) rc = s->be->binary(s->be, VGEN_BINARY_ADD, &mod, &table, &mod, err);
     return rc;
 }
 

@@ -110,7 +110,7 @@ static int head_modulation(vgen_dit_session *s, vgen_err *err) {
     vgen_tensor table = wan_f32_view(s, s->g->head_table, 2, d);
     int rc = wan_copy_convert(s->be, &s->a.temb_c, &row0, err);
     if (!rc) rc = wan_copy_convert(s->be, &s->a.temb_c, &row1, err);
-    if (!rc) rc = s->be->binary(s->be, VGEN_BINARY_ADD, &table, &hm, &hm, err);
+    if (!rc) rc = s->be->binary(s->be, VGEN_BINARY_ADD, &hm, &table, &hm, err);
     return rc;
 }
 
