@@ -26,6 +26,7 @@ typedef enum vgen_op {
     VGEN_OP_CONV3D = 9,
     VGEN_OP_CONVERT = 10,
     VGEN_OP_CHECK_FINITE = 11,
+    VGEN_OP_COPY_STRIDED = 12,
     VGEN_OP_COUNT
 } vgen_op;
 
@@ -46,6 +47,8 @@ typedef struct vgen_conv3d_params {
     int pad_t[2], pad_h[2], pad_w[2];
     int stride_t, stride_h, stride_w;
 } vgen_conv3d_params;
+
+#define VGEN_COPY_MAX_DIMS 5 /* copy_strided */
 
 typedef struct vgen_threadpool vgen_threadpool;
 typedef struct vgen_backend vgen_backend;
@@ -122,6 +125,16 @@ struct vgen_backend {
 
     /* VGEN_ERR_NUMERIC naming `what` and the first bad index when x (f32, bf16 or f16) holds a NaN or an Inf. */
     int (*check_finite)(vgen_backend *be, const vgen_tensor *x, const char *what, vgen_err *err);
+
+    /* Strided copy within the device, queued like an op (the data movement of the Wan VAE: frame slices,
+     * interleaves, nearest-neighbour repeats, transposes). For every index (i_0, ..., i_{n-1}) < shape[n_dims]
+     * (1 <= n_dims <= VGEN_COPY_MAX_DIMS):
+     *     dst[sum_k i_k dst_strides[k]] = src[sum_k i_k src_strides[k]]
+     * strides in elements of elem_size bytes (1, 2, 4 or 8), all >= 0; a src stride of 0 repeats an element
+     * (nearest x2 is shape [.., H, 2, W, 2] with src strides [.., W, 0, 1, 0]). The caller keeps the dst positions
+     * distinct; the byte ranges the two sides span must not overlap (VGEN_ERR_INVALID_ARGUMENT). */
+    int (*copy_strided)(vgen_backend *be, const void *src, const int64_t *src_strides, void *dst,
+                        const int64_t *dst_strides, const int64_t *shape, int n_dims, size_t elem_size, vgen_err *err);
 
     /* ---- memory of the backend's device ----
      * Every pointer an op takes (tensor data, weights, scales, bias, modulation vectors, rope tables) lives on the

@@ -3,9 +3,9 @@
  * the log says why. VGEN_CUDA_EMULATE=1 puts the device emulator (kernels/emu) in the missing GPU's place: the same
  * code path as CUDA (weights uploaded, block streaming), checked on the CPU; for tests, not for speed.
  *
- * What runs where today: the DiT (vgen_dit_place: resident or streamed blocks) and the text encoder (its layers
- * uploaded per session, the embedding table kept in host memory) on the GPU backend; the VAE on the CPU (its code
- * still moves data on the host), said in the log. */
+ * On the GPU backend: the DiT (vgen_dit_place: resident or streamed blocks), the text encoder (its layers uploaded
+ * per session, the embedding table kept in host memory) and the VAE (weights uploaded per decode, caches and
+ * scratch in device memory, each frame downloaded), each where the preset places it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,16 +68,10 @@ static int open_gpu(vgen_run *r) {
 int vgen_run_open_backends(vgen_run *r) {
     int rc = cpu_backend(r, &r->be, r->err);
     if (!rc && wants_gpu(r)) rc = open_gpu(r);
-    if (rc || !r->gpu) return rc;
-    static const vgen_component cpu_only[] = {VGEN_COMPONENT_VAE};
-    for (size_t i = 0; i < sizeof cpu_only / sizeof cpu_only[0]; i++)
-        if (r->model->preset.components[cpu_only[i]].device == VGEN_DEVICE_CUDA)
-            VGEN_LOGW(&r->log, "the %s runs on the CPU: it has no GPU path yet", vgen_component_name(cpu_only[i]));
-    return VGEN_OK;
+    return rc;
 }
 
 vgen_backend *vgen_run_backend(const vgen_run *r, vgen_component c) {
-    const int gpu_path = c == VGEN_COMPONENT_DIT || c == VGEN_COMPONENT_TEXT_ENCODER;
-    if (gpu_path && r->gpu && r->model->preset.components[c].device == VGEN_DEVICE_CUDA) return r->gpu;
+    if (r->gpu && r->model->preset.components[c].device == VGEN_DEVICE_CUDA) return r->gpu;
     return r->be;
 }

@@ -77,8 +77,9 @@ int vgen_run_decode(vgen_run *r) {
         rc = vgen_err_set(r->err, VGEN_ERR_INTERNAL, "the VAE gave %lld frames, expected %d", (long long)r->frames_done,
                           r->p.frames);
     if (rc) return rc;
-    VGEN_LOGI(&r->log, "decode memory: VAE weights %.1f MiB, working set %.1f MiB (planned)",
-              (double)r->vae->owned_bytes / 1048576.0, (double)req.planned_bytes / 1048576.0);
+    VGEN_LOGI(&r->log, "decode memory on %s: VAE weights %.1f MiB, working set %.1f MiB (planned)",
+              vgen_run_backend(r, VGEN_COMPONENT_VAE)->name, (double)r->vae->owned_bytes / 1048576.0,
+              (double)req.planned_bytes / 1048576.0);
     vgen_run_phase_end(r);
     return VGEN_OK;
 }

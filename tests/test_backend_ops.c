@@ -11,6 +11,7 @@
  * Budgets (f32 outputs; see docs/ops.md). rel = ||cpu - ref||_2 / ||ref||_2; elem = per-element bound
  * |cpu - ref| <= e_rel |ref| + e_abs rms(ref).
  *   binary, convert                    exact (one f32 operation / RNE rounding, the same as the reference)
+ *   copy_strided                       exact (bytes moved; positions it does not address untouched)
  *   gated_add                          rel 1e-7 (x + g y: two f32 roundings against one)
  *   rope                               rel 1e-6 (x0 c - x1 s in f32: a few ulp, with cancellation)
  *   layer_norm, rms_norm, channel_rms  rel 2e-6 (statistics in double on the CPU too; the apply chain in f32)
@@ -1002,6 +1003,108 @@ static void empty_on(vgen_backend *be) {
     tt_free(&o);
 }
 
+/* ---- copy_strided ---- */
+
+typedef struct copy_case {
+    int n;
+    int64_t shape[VGEN_COPY_MAX_DIMS], ss[VGEN_COPY_MAX_DIMS], ds[VGEN_COPY_MAX_DIMS];
+    size_t es;
+    const char *what;
+} copy_case;
+
+/* Elements from the pointer to the last one the strides address (0 for an empty copy). */
+static int64_t copy_span(const int64_t *st, const int64_t *shape, int n) {
+    int64_t last = 0;
+    for (int k = 0; k < n; k++) {
+        if (shape[k] == 0) return 0;
+        last += (shape[k] - 1) * st[k];
+    }
+    return last + 1;
+}
+
+/* Random source bytes; destination prefilled with a pattern (positions not addressed must keep it) and guarded. */
+static void parity_copy(const copy_case *c, uint64_t seed) {
+    const size_t sb = (size_t)copy_span(c->ss, c->shape, c->n) * c->es;
+    const size_t db = (size_t)copy_span(c->ds, c->shape, c->n) * c->es;
+    unsigned char *src = malloc(sb + 1), *want = malloc(db + GUARD_BYTES), *got = malloc(db + GUARD_BYTES);
+    if (!src || !want || !got) {
+        free(src), free(want), free(got);
+        CHECK(0);
+        return;
+    }
+    for (size_t i = 0; i < sb; i++) src[i] = (unsigned char)(rng_next(&seed) >> 24);
+    memset(want, 0x5A, db + GUARD_BYTES);
+    CHECK_EQ_INT(g_be.ref->copy_strided(g_be.ref, src, c->ss, want, c->ds, c->shape, c->n, c->es, NULL), VGEN_OK);
+    for (int v = 0; v < N_VARIANTS; v++) {
+        memset(got, 0x5A, db + GUARD_BYTES);
+        CHECK_EQ_INT(variant(v)->copy_strided(variant(v), src, c->ss, got, c->ds, c->shape, c->n, c->es, NULL),
+                     VGEN_OK);
+        CHECKF(!memcmp(got, want, db + GUARD_BYTES), "%s copy_strided %s (elem %zu): differs from the reference",
+               variant_name(v), c->what, c->es);
+    }
+    free(src), free(want), free(got);
+}
+
+static void test_parity_copy(void) {
+    const int64_t big = SMALL ? 40 : 400;
+    const copy_case cases[] = {
+        {2, {3, 40}, {100, 1}, {40, 1}, 4, "frame slice [C, nt HW]"},
+        {4, {2, 3, 2, 12}, {72, 24, 12, 1}, {12, 60, 24, 1}, 4, "upsample3d interleave"},
+        {5, {4, 5, 2, 7, 2}, {35, 7, 0, 1, 0}, {140, 28, 14, 2, 1}, 4, "nearest x2"},
+        {2, {67, 45}, {1, 67}, {45, 1}, 4, "transpose 45 x 67"},
+        {2, {big, 300}, {1, big}, {300, 1}, 4, "transpose (threads, tiles)"},
+        {2, {16, big * 100}, {big * 100 + 3, 1}, {big * 100, 1}, 4, "long rows (threads, memcpy)"},
+        {2, {5, 33}, {40, 1}, {33, 1}, 2, "bf16 rows"},
+        {2, {37, 29}, {1, 37}, {29, 1}, 1, "byte transpose"},
+        {3, {3, 11, 9}, {1, 3, 33}, {99, 9, 1}, 8, "8-byte permute"},
+        {1, {100}, {3}, {1}, 4, "gather every third"},
+        {3, {1, 1, 1}, {5, 5, 5}, {7, 7, 7}, 4, "one element"},
+        {3, {2, 0, 3}, {3, 3, 1}, {3, 3, 1}, 4, "empty"},
+        {5, {2, 1, 3, 1, 4}, {24, 12, 4, 4, 1}, {12, 12, 4, 4, 1}, 4, "size-1 dims merged"},
+    };
+    uint64_t seed = 900;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) parity_copy(&cases[i], seed++);
+}
+
+/* nearest x2 of [[1, 2], [3, 4]], by hand. */
+static void exact_copy_on(vgen_backend *be) {
+    const float x[4] = {1, 2, 3, 4}, want[16] = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
+    float y[17];
+    y[16] = -7;
+    const int64_t shape[4] = {2, 2, 2, 2}, ss[4] = {2, 0, 1, 0}, ds[4] = {8, 4, 2, 1};
+    CHECK_EQ_INT(be->copy_strided(be, x, ss, y, ds, shape, 4, sizeof(float), NULL), VGEN_OK);
+    CHECK(!memcmp(y, want, sizeof want) && y[16] == -7);
+}
+
+static void test_exact_copy(void) { on_each_backend(exact_copy_on); }
+
+static void copy_errors_on(vgen_backend *be) {
+    vgen_err err;
+    float buf[64] = {0};
+    const int64_t s[6] = {2, 2, 2, 2, 2, 2}, one[6] = {1, 1, 1, 1, 1, 1}, neg[2] = {-1, 1}, st2[2] = {2, 1};
+    char what[64];
+    snprintf(what, sizeof what, "%s copy errors", be->name);
+    CHECKF(be->copy_strided(be, buf, one, buf + 32, one, s, 0, 4, &err) == VGEN_ERR_SHAPE, "%s: rank 0", what);
+    CHECKF(be->copy_strided(be, buf, one, buf + 32, one, s, 6, 4, &err) == VGEN_ERR_SHAPE, "%s: rank 6", what);
+    CHECK_STR_CONTAINS(err.msg, "copy_strided");
+    expect_error(what, be->copy_strided(be, buf, one, buf + 32, one, s, 2, 3, &err), &err, VGEN_ERR_INVALID_ARGUMENT,
+                 "copy_strided");
+    expect_error(what, be->copy_strided(be, buf, neg, buf + 32, st2, s, 2, 4, &err), &err, VGEN_ERR_SHAPE,
+                 "copy_strided");
+    expect_error(what, be->copy_strided(be, buf, st2, buf + 2, st2, s, 2, 4, &err), &err, VGEN_ERR_INVALID_ARGUMENT,
+                 "copy_strided"); /* overlapping ranges */
+    expect_error(what, be->copy_strided(be, NULL, st2, buf, st2, s, 2, 4, &err), &err, VGEN_ERR_INVALID_ARGUMENT,
+                 "copy_strided");
+    expect_error(what, be->copy_strided(be, buf, st2, buf + 32, st2, NULL, 2, 4, &err), &err,
+                 VGEN_ERR_INVALID_ARGUMENT, "copy_strided");
+}
+
+static void test_copy_errors(void) {
+    copy_errors_on(g_be.ref);
+    copy_errors_on(g_be.cpu);
+    copy_errors_on(g_be.portable);
+}
+
 static void test_empty_and_reinstall(void) {
     vgen_cpu_ops_install(g_be.cpu);
     vgen_ref_ops_install(g_be.ref);
@@ -1034,6 +1137,9 @@ int main(void) {
     RUN(test_parity_elementwise);
     RUN(test_parity_conv3d);
     RUN(test_errors);
+    RUN(test_exact_copy);
+    RUN(test_parity_copy);
+    RUN(test_copy_errors);
     RUN(test_empty_and_reinstall);
     vgen_backend_free(&g_be.cpu);
     vgen_backend_free(&g_be.portable);

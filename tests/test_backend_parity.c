@@ -36,6 +36,7 @@
  *
  *   class        budget  ops                            why
  *   exact        0       convert                        f32 <-> bf16 <-> f16 round to nearest even: one answer
+ *                        copy_strided                   elements moved, never computed
  *   elementwise  1e-6    binary, gated_add              one f32 operation per element; a fused multiply-add in
  *                                                       x + g y drops one rounding (u |g y|)
  *   rope         1e-6    rope                           x0 c - x1 s: two products and a sum, FMA or not (a few u)
@@ -111,7 +112,7 @@ static double budget_of(bclass c, vgen_dtype out) {
 static const char *op_name(vgen_op op) {
     static const char *const names[VGEN_OP_COUNT] = {
         "linear", "layer_norm", "rms_norm", "channel_rms_norm", "rope", "attention",
-        "unary", "binary", "gated_add", "conv3d", "convert", "check_finite"};
+        "unary", "binary", "gated_add", "conv3d", "convert", "check_finite", "copy_strided"};
     return (op >= 0 && op < VGEN_OP_COUNT) ? names[op] : "?";
 }
 
@@ -288,7 +289,7 @@ static int op_present(const vgen_backend *be, vgen_op op) {
         (const void *)be->linear, (const void *)be->layer_norm, (const void *)be->rms_norm,
         (const void *)be->channel_rms_norm, (const void *)be->rope, (const void *)be->attention,
         (const void *)be->unary, (const void *)be->binary, (const void *)be->gated_add, (const void *)be->conv3d,
-        (const void *)be->convert, (const void *)be->check_finite};
+        (const void *)be->convert, (const void *)be->check_finite, (const void *)be->copy_strided};
     return op >= 0 && op < VGEN_OP_COUNT && fns[op] != NULL;
 }
 
@@ -1033,6 +1034,76 @@ static void cvt_cases(harness *h) {
 }
 
 /* ==================================================================================================== */
+/* copy_strided                                                                                         */
+/* ==================================================================================================== */
+
+/* A copy whose destination is dense (every element addressed once), so the 0xFF prefill cannot survive. */
+typedef struct cp_args {
+    int n;
+    int64_t shape[VGEN_COPY_MAX_DIMS], ss[VGEN_COPY_MAX_DIMS], ds[VGEN_COPY_MAX_DIMS];
+    vgen_dtype dt;          /* f32 (4-byte elements) or bf16 (2-byte) */
+    int64_t n_src;          /* source elements spanned */
+    float *x;
+} cp_args;
+
+static void cp_release(void *p) {
+    cp_args *a = p;
+    free(a->x);
+    a->x = NULL;
+}
+
+static int64_t cp_span(const int64_t *st, const int64_t *shape, int n) {
+    int64_t last = 0;
+    for (int k = 0; k < n; k++) last += (shape[k] - 1) * st[k];
+    return last + 1;
+}
+
+static int cp_make(void *p, rng *r) {
+    cp_args *a = p;
+    a->n_src = cp_span(a->ss, a->shape, a->n);
+    return (a->x = hnormal(r, a->n_src, 0.0, 1.0)) ? 0 : -1;
+}
+
+static int cp_run(side *s, const void *p, float *out) {
+    const cp_args *a = p;
+    const int64_t n_dst = numel(a->n, a->shape);
+    vgen_tensor x = side_tensor(s, a->dt, 1, &a->n_src, a->x);
+    vgen_tensor y = side_tensor(s, a->dt, 1, &n_dst, NULL);
+    if (!s->rc)
+        side_note(s, s->be->copy_strided(s->be, x.data, a->ss, y.data, a->ds, a->shape, a->n, vgen_dtype_size(a->dt),
+                                         &s->err));
+    return side_fetch(s, &y, out);
+}
+
+static void cp_cases(harness *h) {
+    /* the Wan VAE's moves: a frame of [C, T, H, W], the upsample3d interleave, nearest x2, the attention transposes */
+    static const struct {
+        int n;
+        int64_t shape[VGEN_COPY_MAX_DIMS], ss[VGEN_COPY_MAX_DIMS], ds[VGEN_COPY_MAX_DIMS];
+        const char *what;
+    } k[] = {
+        {2, {96, 35}, {3 * 35, 1}, {35, 1}, "frame slice"},
+        {4, {2, 48, 3, 35}, {48 * 3 * 35, 3 * 35, 35, 1}, {35, 6 * 35, 2 * 35, 1}, "interleave"},
+        {5, {24, 5, 2, 7, 2}, {35, 7, 0, 1, 0}, {140, 28, 14, 2, 1}, "nearest x2"},
+        {2, {1247, 384}, {1, 1247}, {384, 1}, "transpose"},
+        {5, {192, 60, 2, 104, 2}, {6240, 104, 0, 1, 0}, {24960, 416, 208, 2, 1}, "nearest x2, large"},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        for (int d = 0; d < 2; d++) {
+            if (i == 4 && !h->large) continue;
+            cp_args a = {.n = k[i].n, .dt = d ? VGEN_DTYPE_BF16 : VGEN_DTYPE_F32};
+            memcpy(a.shape, k[i].shape, sizeof a.shape), memcpy(a.ss, k[i].ss, sizeof a.ss);
+            memcpy(a.ds, k[i].ds, sizeof a.ds);
+            pcase c = pcase_init(VGEN_OP_COPY_STRIDED, B_EXACT, a.dt, numel(a.n, a.shape), &a);
+            shape_str(a.n, a.shape, c.shape, sizeof c.shape);
+            snprintf(c.types, sizeof c.types, "%s", dn(a.dt));
+            snprintf(c.variant, sizeof c.variant, "%s", k[i].what);
+            c.make = cp_make, c.run = cp_run, c.release = cp_release;
+            run_case(h, &c);
+        }
+}
+
+/* ==================================================================================================== */
 /* check_finite                                                                                         */
 /* ==================================================================================================== */
 
@@ -1208,6 +1279,7 @@ static void run_all(harness *h) {
     conv_cases(h);
     cvt_cases(h);
     cf_cases(h);
+    cp_cases(h);
 }
 
 /* The memory check over the whole run: be->mem.current is back at its start plus the scratch the backend kept. */

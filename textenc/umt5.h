@@ -173,8 +173,8 @@ typedef struct vgen_umt5_plan {
     size_t session_bytes;      /* the arena of a session of max_len tokens */
     /* On a backend whose memory the host cannot address (CUDA): the weights a session uploads (every layer and
      * the final norm, each piece 64-byte aligned; the embedding table stays in host memory), and its activations
-     * (the arena's buffers, plus the one-hot of the buckets [max_len^2, B] bf16, the mask [max_len] f32 and, with
-     * round_scores, an [I, I] bf16 identity; the buckets stay on the host). Together: the device memory the
+     * (the arena's buffers, plus the one-hot of the buckets [max_len^2, B] bf16 and the mask [max_len] f32; the
+     * buckets stay on the host). Together: the device memory the
      * session allocates (the backend's own scratch aside). */
     size_t device_weight_bytes;
     size_t device_session_bytes;

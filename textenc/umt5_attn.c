@@ -6,9 +6,7 @@
  * sums, one rounding), logits = bf16(scores + bias) by a binary add; the logits then replace the bias of a fused
  * attention run with scale 0, which computes softmax(logits) v. The softmax and p v stay the backend's (f32 softmax,
  * bf16 probabilities on the bf16 path). The extra work is a [n, Dk] x [Dk, n] product per head, as much as the
- * fused attention's own q k^T. On a backend whose memory the host cannot address, each head's q and k are made
- * contiguous by a linear against rows of an identity matrix (no gather op exists): exact, at 2 n I Dk flops per head
- * and tensor, and the [I, I] bf16 identity in the session's device memory. */
+ * fused attention's own q k^T. */
 #include <string.h>
 
 #include "umt5_internal.h"
@@ -18,21 +16,13 @@ static vgen_tensor view(const vgen_umt5_session *s, void *data, vgen_dtype dt, i
     return umt5_view(s, data, dt, n_dims, a, b, c);
 }
 
-/* dst[i, :] = src[i, h, :] for i < n: one head of [n, Nh, Dk] bf16 made contiguous [n, Dk]. On the host when it
- * can address the backend's memory; else dst[n, Dk] = src[n, I] x eye[h Dk .. (h + 1) Dk, I]^T, a linear whose
- * every output is one bf16 input times 1 plus zeros: the same values. */
+/* dst[i, :] = src[i, h, :] for i < n: one head of [n, Nh, Dk] bf16 made contiguous [n, Dk] (a strided copy). */
 static int gather_head(vgen_umt5_session *s, const vgen_tensor *src, int64_t n, int64_t h, vgen_tensor *dst,
                        vgen_err *err) {
-    const int64_t heads = s->m->cfg.heads, dk = s->m->cfg.d_kv, I = heads * dk;
-    if (!s->be->host_addressable) {
-        const vgen_qmatrix sel = {.format = VGEN_WF_BF16, .rows = dk, .cols = I, .data = s->a.eye + h * dk * I};
-        vgen_tensor x = view(s, src->data, VGEN_DTYPE_BF16, 2, n, I, 0); /* [n, I] */
-        return s->be->linear(s->be, &x, &sel, NULL, dst, err);
-    }
-    const uint16_t *p = src->data;
-    uint16_t *q = dst->data;
-    for (int64_t i = 0; i < n; i++) memcpy(q + i * dk, p + (i * heads + h) * dk, (size_t)dk * sizeof *q);
-    return VGEN_OK;
+    const int64_t heads = s->m->cfg.heads, dk = s->m->cfg.d_kv;
+    const int64_t shape[2] = {n, dk}, src_strides[2] = {heads * dk, 1}, dst_strides[2] = {dk, 1};
+    return s->be->copy_strided(s->be, (const uint16_t *)src->data + h * dk, src_strides, dst->data, dst_strides,
+                               shape, 2, sizeof(uint16_t), err);
 }
 
 /* bias[h] (f32 [n, n]) = bf16(bf16(q_h k_h^T) + bias[h]) for every head. */

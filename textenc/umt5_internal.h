@@ -84,7 +84,6 @@ typedef struct umt5_acts {
     /* device backends only (host_addressable false), in device memory: */
     uint16_t *onehot;     /* [max_len^2, B] bf16: row i n + j = one-hot of bucket(j - i) for the current n */
     float *maskv;         /* [max_len] f32: 0 for a kept key, -inf for a masked one */
-    uint16_t *eye;        /* [I, I] bf16 identity: rows h Dk.. select head h (round_scores) */
 } umt5_acts;
 
 /* The weights where the session's backend can read them: the model's own on a host-addressable backend, else one

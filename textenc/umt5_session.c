@@ -2,7 +2,7 @@
  * arena (its bytes counted in the session's memstat), the bucket of every relative position, and the check that the
  * backend has the ops and weight formats the model needs. On a backend whose memory the host cannot address the
  * activations are one device buffer instead, the weights are placed on the device (umt5_place.c), and the host
- * keeps the buckets and a staging buffer for what crosses (embedding rows, one-hot, mask, identity). */
+ * keeps the buckets and a staging buffer for what crosses (embedding rows, one-hot, mask). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +39,6 @@ static size_t plan(const vgen_umt5_config *c, const umt5_session_shape *sh, int6
         RAW(bucket, VGEN_DTYPE_I32, 1, R); RAW(rel, f32, c->heads, R);
     } else {
         RAW(onehot, VGEN_DTYPE_BF16, L * L, c->buckets); RAW(maskv, f32, 1, L);
-        if (sh->round_scores) RAW(eye, VGEN_DTYPE_BF16, I, I);
     }
 #undef T
 #undef RAW
@@ -98,19 +97,17 @@ static int alloc_device(vgen_umt5_session *s, const plan_item *it, size_t n, vge
     return rc;
 }
 
-/* Device backend: the buckets and the staging buffer (an embedding gather [L, D], a one-hot query row [L, B], an
- * identity row [I] bf16, and at least UMT5_STAGE_MIN so the one-hot goes up in few uploads), in one host
- * allocation. */
+/* Device backend: the buckets and the staging buffer (an embedding gather [L, D], a one-hot query row [L, B], and
+ * at least UMT5_STAGE_MIN so the one-hot goes up in few uploads), in one host allocation. */
 #define UMT5_STAGE_MIN ((size_t)1 << 20)
 
 static int alloc_stage(vgen_umt5_session *s, vgen_err *err) {
     const vgen_umt5_config *c = &s->m->cfg;
     const int64_t L = s->max_len;
     const size_t nb = round64((size_t)(2 * L - 1) * sizeof(int32_t));
-    const size_t want[4] = {(size_t)(L * c->d_model), (size_t)(L * c->buckets), (size_t)(c->heads * c->d_kv) / 2 + 1,
-                            UMT5_STAGE_MIN / sizeof(float)}; /* floats */
+    const size_t want[3] = {(size_t)(L * c->d_model), (size_t)(L * c->buckets), UMT5_STAGE_MIN / sizeof(float)};
     size_t nf = 0;
-    for (int i = 0; i < 4; i++) nf = want[i] > nf ? want[i] : nf;
+    for (int i = 0; i < 3; i++) nf = want[i] > nf ? want[i] : nf;
     s->stage.buf = malloc(nb + nf * sizeof(float));
     if (!s->stage.buf)
         return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of UMT5 staging",
@@ -133,15 +130,7 @@ int umt5_upload_rows(vgen_umt5_session *s, void *dev, size_t row_bytes, int64_t 
     return rc;
 }
 
-/* Rows [r0, r0 + nr) of the [I, I] bf16 identity. */
-static void fill_eye(const vgen_umt5_session *s, int64_t r0, int64_t nr, void *dst) {
-    const int64_t I = s->m->cfg.heads * s->m->cfg.d_kv;
-    uint16_t *e = dst; /* [nr, I] */
-    memset(e, 0, (size_t)(nr * I) * sizeof *e);
-    for (int64_t r = 0; r < nr; r++) e[r * I + r0 + r] = 0x3f80; /* bf16 1.0 */
-}
-
-/* The activations (device or arena) and, on a device backend, the staging and the identity. */
+/* The activations (device or arena) and, on a device backend, the staging. */
 static int alloc_session(vgen_umt5_session *s, vgen_err *err) {
     const vgen_umt5_model *m = s->m;
     const umt5_session_shape sh = {m->compute, m->wo_f32, m->round_scores, !s->be->host_addressable};
@@ -150,15 +139,13 @@ static int alloc_session(vgen_umt5_session *s, vgen_err *err) {
     if (!sh.device) return alloc_arena(s, items, n, err);
     int rc = alloc_device(s, items, n, err);
     if (!rc) rc = alloc_stage(s, err);
-    const int64_t I = m->cfg.heads * m->cfg.d_kv;
-    if (!rc && sh.round_scores) rc = umt5_upload_rows(s, s->a.eye, (size_t)I * sizeof(uint16_t), I, fill_eye, err);
     return rc;
 }
 
 static int check_ops(const vgen_backend *be, vgen_err *err) {
     static const struct { vgen_op op; const char *name; } ops[] = {
         {VGEN_OP_RMS_NORM, "rms_norm"}, {VGEN_OP_ATTENTION, "attention"}, {VGEN_OP_UNARY, "unary"},
-        {VGEN_OP_BINARY, "binary"}, {VGEN_OP_CONVERT, "convert"}};
+        {VGEN_OP_BINARY, "binary"}, {VGEN_OP_CONVERT, "convert"}, {VGEN_OP_COPY_STRIDED, "copy_strided"}};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (!be->supports || !be->supports(be, ops[i].op, VGEN_WF_F32))
             return vgen_err_set(err, VGEN_ERR_UNSUPPORTED, "backend %s lacks the %s op the UMT5 encoder needs",
@@ -175,7 +162,7 @@ static int check_format(const vgen_backend *be, const umt5_matrix *mat, vgen_err
 
 static int check_backend(const vgen_umt5_model *m, const vgen_backend *be, vgen_err *err) {
     int rc = check_ops(be, err);
-    /* a device backend also runs the one-hot bias product and the head selection as linears with bf16 weights */
+    /* a device backend also runs the one-hot bias product as a linear with bf16 weights */
     const umt5_matrix bf16 = {.w = {.format = VGEN_WF_BF16}};
     if (!rc && !be->host_addressable) rc = check_format(be, &bf16, err);
     for (int64_t b = 0; !rc && b < m->cfg.layers; b++) {

@@ -26,19 +26,19 @@ static int attn_frame(wvae_dec *d, const wvae_attn *a, const vgen_tensor *x, int
     int64_t f4[4] = {c, 1, x->shape[2], x->shape[3]}, q3[3] = {s_len, 1, c};
     vgen_tensor f1, q, k, v, o;
     wvae_view(&f1, &b->f, 4, f4);
-    if (!d->dry) wvae_copy_frames(x, t, &f1, 0, 1);                               /* f = x_t [C, S] */
-    int rc = wvae_op_norm(d, &b->f, a->gamma, &b->n, err);                        /* n [C, S] */
-    if (!rc && !d->dry) wvae_transpose(b->n.data, c, s_len, b->xt.data);          /* xt [S, C] */
+    int rc = wvae_copy_frames(d, x, t, &f1, 0, 1, err);                          /* f = x_t [C, S] */
+    if (!rc) rc = wvae_op_norm(d, &b->f, a->gamma, &b->n, err);                   /* n [C, S] */
+    if (!rc) rc = wvae_transpose(d, b->n.data, c, s_len, b->xt.data, err);        /* xt [S, C] */
     if (!rc) rc = wvae_op_linear(d, &b->xt, &a->wq, a->bq, &b->q, err);
     if (!rc) rc = wvae_op_linear(d, &b->xt, &a->wk, a->bk, &b->k, err);
     if (!rc) rc = wvae_op_linear(d, &b->xt, &a->wv, a->bv, &b->v, err);
     wvae_view(&q, &b->q, 3, q3), wvae_view(&k, &b->k, 3, q3), wvae_view(&v, &b->v, 3, q3), wvae_view(&o, &b->o, 3, q3);
     if (!rc) rc = wvae_op_attention(d, &q, &k, &v, 1.0f / sqrtf((float)c), &o, err); /* o [S, 1, C] */
     if (!rc) rc = wvae_op_linear(d, &b->o, &a->wp, a->bp, &b->xt, err);          /* p [S, C] in xt */
-    if (!rc && !d->dry) wvae_transpose(b->xt.data, s_len, c, b->n.data);          /* p^T [C, S] in n */
+    if (!rc) rc = wvae_transpose(d, b->xt.data, s_len, c, b->n.data, err);        /* p^T [C, S] in n */
     if (!rc) rc = wvae_op_add(d, &b->n, &b->f, &b->n, err);                       /* + x_t */
     wvae_view(&f1, &b->n, 4, f4);
-    if (!rc && !d->dry) wvae_copy_frames(&f1, 0, y, t, 1);
+    if (!rc) rc = wvae_copy_frames(d, &f1, 0, y, t, 1, err);
     return rc;
 }
 

@@ -7,7 +7,7 @@
  * In stream mode (split) every level below an upsampler runs one frame at a time: the upsampler's output frames
  * are taken one by one, depth first, so the deepest (largest) levels only ever hold one frame. Because every layer
  * is causal with its cache, this computes the same values as running each level over the whole chunk.
- * Scratch follows a stack discipline in the arena: each stage allocates its output, then its temporaries, and
+ * Scratch follows a stack discipline in the decode's device memory (wan_vae_scratch.c): each stage allocates its output, then its temporaries, and
  * releases the temporaries before going deeper.
  */
 #include <stdio.h>
@@ -18,50 +18,31 @@
 
 static void shape4(int64_t s[4], int64_t c, int64_t t, int64_t h, int64_t w) { s[0] = c, s[1] = t, s[2] = h, s[3] = w; }
 
-static void tap(const wvae_dec *d, const char *name, const vgen_tensor *x) {
-    if (d->tap && !d->dry) d->tap(d->tap_user_data, name, x);
-}
-
 int wvae_dec_init(wvae_dec *d, const vgen_wan_vae *m, vgen_backend *be, wvae_mem *mem, int lat_h, int lat_w,
                   int dry, int split, vgen_err *err) {
     memset(d, 0, sizeof *d);
     d->m = m, d->be = be, d->mem = mem, d->lat_h = lat_h, d->lat_w = lat_w, d->dry = dry, d->split = split;
     d->denormalize = 1;
+    d->host = dry || be->host_addressable;
+    d->cache_mark = mem->cache_used;
     d->caches = calloc((size_t)(m->n_slots > 0 ? m->n_slots : 1), sizeof *d->caches);
     if (!d->caches) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "vae: cannot allocate the cache table");
+    if (d->host) return VGEN_OK;
+    const size_t k = (size_t)vgen_wan_vae_spatial_factor(&m->cfg);
+    d->host_frame = malloc(3 * (size_t)lat_h * (size_t)lat_w * k * k * sizeof(float));
+    if (!d->host_frame) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "vae: cannot allocate a host frame");
     return VGEN_OK;
 }
 
+/* The caches go back to the decode's memory (a stack: decoders end in any order, the lowest mark wins). */
 void wvae_dec_release(wvae_dec *d) {
-    if (!d->caches) return;
-    for (int i = 0; i < d->m->n_slots; i++) free(d->caches[i].data);
+    if (d->mem && d->cache_mark < d->mem->cache_used) d->mem->cache_used = d->cache_mark;
     free(d->caches);
-    d->caches = NULL;
+    free(d->host_frame);
+    d->caches = NULL, d->host_frame = NULL;
 }
 
-/* ---- head: norm_out, silu, conv_out, health check, clamp, emit ---- */
-
-static int emit_frames(wvae_dec *d, const vgen_tensor *o, vgen_err *err) {
-    const int64_t t_dim = o->shape[1], h = o->shape[2], w = o->shape[3], hw = h * w;
-    int64_t pos[4], f3[4] = {3, 1, h, w};
-    if (!d->dry && wvae_find_nonfinite(o, pos))
-        return vgen_err_set(err, VGEN_ERR_NUMERIC,
-                            "vae: decoded frame %lld holds a non-finite value at [c=%lld, y=%lld, x=%lld]",
-                            (long long)(d->frames_out + pos[1]), (long long)pos[0], (long long)pos[2],
-                            (long long)pos[3]);
-    const size_t mark = wvae_mark(d->mem);
-    vgen_tensor fr;
-    int rc = wvae_alloc(d->mem, &fr, 4, f3, err);                              /* fr [3, 1, H, W] */
-    for (int64_t t = 0; t < t_dim && !rc; t++, d->frames_out++) {
-        if (d->dry || !d->emit) continue;
-        wvae_copy_frames(o, t, &fr, 0, 1);
-        float *p = fr.data;
-        for (int64_t i = 0; i < 3 * hw; i++) p[i] = p[i] < -1.0f ? -1.0f : (p[i] > 1.0f ? 1.0f : p[i]);
-        rc = d->emit(d->emit_user_data, d->frames_out, p, (int)h, (int)w, err);
-    }
-    wvae_reset(d->mem, mark);
-    return rc;
-}
+/* ---- head: norm_out, silu, conv_out, then the frames out (wan_vae_io.c) ---- */
 
 /* x [base, T, H, W] is consumed (normalized in place). */
 static int run_head(wvae_dec *d, vgen_tensor *x, vgen_err *err) {
@@ -73,8 +54,8 @@ static int run_head(wvae_dec *d, vgen_tensor *x, vgen_err *err) {
     int rc = wvae_alloc(d->mem, &o, 4, s, err);                                /* o [3, T, H, W] */
     if (!rc) rc = wvae_norm_silu(d, x, m->norm_out_gamma, x, err);
     if (!rc) rc = wvae_causal_conv(d, &m->conv_out, x, 0, x->shape[1], &o, err);
-    if (!rc) tap(d, "decoder.conv_out", &o);
-    if (!rc) rc = emit_frames(d, &o, err);
+    if (!rc) wvae_tap(d, "decoder.conv_out", &o);
+    if (!rc) rc = wvae_emit_frames(d, &o, err);
     wvae_reset(d->mem, mark);
     return rc;
 }
@@ -93,7 +74,7 @@ static int descend(wvae_dec *d, int i, vgen_tensor *y, vgen_err *err) {
         const size_t mark = wvae_mark(d->mem);
         vgen_tensor f;
         rc = wvae_alloc(d->mem, &f, 4, s, err);                                /* f [C, 1, H, W] */
-        if (!rc && !d->dry) wvae_copy_frames(y, t, &f, 0, 1);
+        if (!rc) rc = wvae_copy_frames(d, y, t, &f, 0, 1, err);
         if (!rc) rc = run_level(d, i + 1, &f, err);
         wvae_reset(d->mem, mark);
     }
@@ -137,7 +118,7 @@ static int run_level(wvae_dec *d, int i, vgen_tensor *x, vgen_err *err) {
     wvae_reset(d->mem, mark_tmp);
     char name[48];
     snprintf(name, sizeof name, "decoder.up_blocks.%d", i);
-    if (!rc) tap(d, name, &out);
+    if (!rc) wvae_tap(d, name, &out);
     if (!rc) rc = descend(d, i, &out, err);
     wvae_reset(d->mem, mark);
     return rc;
@@ -154,15 +135,15 @@ static int run_latent(wvae_dec *d, const vgen_tensor *z, vgen_tensor *m1, vgen_e
     vgen_tensor pq, ci;
     int rc = wvae_alloc(d->mem, &pq, 4, s, err);                               /* pq [Z, T, h, w] */
     if (!rc) rc = wvae_op_conv(d, z, &m->post_quant, 0, 0, &pq, err);
-    if (!rc) tap(d, "post_quant_conv", &pq);
+    if (!rc) wvae_tap(d, "post_quant_conv", &pq);
     shape4(s, vgen_wan_vae_mid_dim(&m->cfg), t, h, w);
     if (!rc) rc = wvae_alloc(d->mem, &ci, 4, s, err);                          /* ci [mid, T, h, w] */
     if (!rc) rc = wvae_causal_conv(d, &m->conv_in, &pq, 0, t, &ci, err);
-    if (!rc) tap(d, "decoder.conv_in", &ci);
+    if (!rc) wvae_tap(d, "decoder.conv_in", &ci);
     if (!rc) rc = wvae_res_block(d, &m->mid_res[0], &ci, m1, err);
     if (!rc) rc = wvae_attention(d, &m->attn, m1, &ci, err);
     if (!rc) rc = wvae_res_block(d, &m->mid_res[1], &ci, m1, err);
-    if (!rc) tap(d, "decoder.mid_block", m1);
+    if (!rc) wvae_tap(d, "decoder.mid_block", m1);
     return rc;
 }
 
@@ -174,10 +155,7 @@ int wvae_dec_push_frames(wvae_dec *d, const vgen_tensor *z, int64_t t0, int64_t 
     shape4(s, m->cfg.z_dim, nt, z->shape[2], z->shape[3]);
     vgen_tensor zc, m1;
     int rc = wvae_alloc(d->mem, &zc, 4, s, err);                               /* zc [Z, nt, h, w] */
-    if (!rc && !d->dry) {
-        if (d->denormalize) wvae_denormalize(&m->cfg, z, t0, &zc);
-        else wvae_copy_frames(z, t0, &zc, 0, nt);
-    }
+    if (!rc) rc = wvae_latent_in(d, z, t0, &zc, err);
     shape4(s, vgen_wan_vae_mid_dim(&m->cfg), nt, z->shape[2], z->shape[3]);
     if (!rc) rc = wvae_alloc(d->mem, &m1, 4, s, err);                          /* m1 [mid, nt, h, w] */
     const size_t mark_tmp = wvae_mark(d->mem);

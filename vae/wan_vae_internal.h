@@ -60,26 +60,38 @@ struct vgen_wan_vae {
     int n_slots;            /* causal convolutions = cache slots */
 };
 
-/* ---- scratch: a bump arena, or a dry run that only counts (plans) ---- */
+/* ---- device memory of one decode: scratch and caches carved from one backend buffer, or a dry run (plans) ----
+ *
+ * buf [scratch_cap + cache_cap] comes from be->alloc: the scratch is a bump stack at its start (64-byte blocks,
+ * marks and resets), the causal caches are taken after it on first use (64-byte blocks too). A dry run has no
+ * buffer and only counts, so the plan equals what a decode uses. */
 
 typedef struct wvae_mem {
-    vgen_arena *arena;      /* NULL in a dry run */
-    size_t dry_used, dry_peak;
+    vgen_backend *be;           /* owner of buf; NULL in a dry run */
+    uint8_t *buf;
+    size_t scratch_cap, cache_cap;
+    size_t used, peak;          /* scratch */
+    size_t cache_used;
 } wvae_mem;
 
-/* Allocates an f32 tensor [shape] from the scratch (data NULL in a dry run). VGEN_ERR_INTERNAL if the arena is
- * full (the plan was wrong). */
+/* Allocates buf on be: scratch bytes for the stack, cache bytes for the caches. */
+int wvae_mem_open(wvae_mem *m, vgen_backend *be, size_t scratch, size_t cache, vgen_err *err);
+void wvae_mem_close(wvae_mem *m);
+/* Allocates an f32 tensor [shape] on the scratch stack (data NULL in a dry run). VGEN_ERR_INTERNAL if it is full
+ * (the plan was wrong). */
 int wvae_alloc(wvae_mem *m, vgen_tensor *t, int n_dims, const int64_t *shape, vgen_err *err);
 size_t wvae_mark(const wvae_mem *m);
 void wvae_reset(wvae_mem *m, size_t mark);
 size_t wvae_peak(const wvae_mem *m);
+/* bytes (rounded up to 64) from the cache region: *out NULL in a dry run; VGEN_ERR_INTERNAL when full. */
+int wvae_cache_take(wvae_mem *m, size_t bytes, float **out, vgen_err *err);
 /* A view of t's data with another shape of no more elements. */
 void wvae_view(vgen_tensor *v, const vgen_tensor *t, int n_dims, const int64_t *shape);
 
 /* ---- causal caches ---- */
 
 typedef struct wvae_cache {
-    float *data;            /* [C, 2, H, W]; NULL until first used (and in a dry run) */
+    float *data;            /* [C, 2, H, W] on the device; NULL until first used (and in a dry run) */
     int64_t c, h, w;
     int n;                  /* frames held: 0, 1 or 2 */
 } wvae_cache;
@@ -96,9 +108,12 @@ typedef struct wvae_dec {
     int split;                  /* stream mode: one frame at a time below every upsampler */
     int denormalize;
     int lat_h, lat_w;
+    int host;                   /* the backend's memory is host memory (be->host_addressable) */
     wvae_mem *mem;              /* borrowed scratch */
     wvae_cache *caches;         /* [m->n_slots] */
     size_t cache_bytes;         /* allocated (or, dry, planned) */
+    size_t cache_mark;          /* mem->cache_used when this decoder started */
+    float *host_frame;          /* [3, H, W] host copy of an output frame (!host only) */
     int time_seen[VGEN_WAN_VAE_MAX_LEVELS]; /* upsample3d: the first frame has passed (diffusers' "Rep") */
     int64_t frames_in, frames_out;
     wvae_emit_fn emit;
@@ -139,24 +154,53 @@ int wvae_op_linear(wvae_dec *d, const vgen_tensor *x, const vgen_qmatrix *w, con
 int wvae_op_attention(wvae_dec *d, const vgen_tensor *q, const vgen_tensor *k, const vgen_tensor *v, float scale,
                       vgen_tensor *out, vgen_err *err);
 
-/* ---- VAE-specific data movement (wan_vae_cache.c, wan_vae_frames.c): plain loops on host memory ---- */
+/* ---- data movement on the device (wan_vae_cache.c, wan_vae_moves.c): backend copy_strided, skipped in a dry run ---- */
 
-/* win [C, n + nt, H, W] = cache frames ++ x frames [t0, t0 + nt); returns n (cached frames used). */
-int wvae_window(const wvae_cache *cache, const vgen_tensor *x, int64_t t0, int64_t nt, vgen_tensor *win);
+/* win [C, n + nt, H, W] = cache frames ++ x frames [t0, t0 + nt); *n = cached frames used. */
+int wvae_window(wvae_dec *d, const wvae_cache *cache, const vgen_tensor *x, int64_t t0, int64_t nt, vgen_tensor *win,
+                vgen_err *err);
 /* Keeps the last (up to) 2 frames of win [C, F, H, W] in cache (allocating it on first use). */
 int wvae_cache_update(wvae_dec *d, wvae_cache *cache, const vgen_tensor *win, vgen_err *err);
 /* dst[:, dt0 + i] = src[:, st0 + i] for i < nt (same C, H, W). */
-void wvae_copy_frames(const vgen_tensor *src, int64_t st0, vgen_tensor *dst, int64_t dt0, int64_t nt);
+int wvae_copy_frames(wvae_dec *d, const vgen_tensor *src, int64_t st0, vgen_tensor *dst, int64_t dt0, int64_t nt,
+                     vgen_err *err);
 /* y [C, 2T, H, W] from tc [2C, T, H, W]: y[:, 2t + j] = tc[j C : (j + 1) C, t]  (upsample3d's reshape + stack). */
-void wvae_interleave(const vgen_tensor *tc, vgen_tensor *y, int64_t y_t0);
+int wvae_interleave(wvae_dec *d, const vgen_tensor *tc, vgen_tensor *y, int64_t y_t0, vgen_err *err);
 /* y [C, T, 2H, 2W] = nearest-neighbour x2 of x [C, T, H, W]. */
-void wvae_nearest2x(const vgen_tensor *x, vgen_tensor *y);
-/* y [S, C] = x [C, S] transposed. */
-void wvae_transpose(const float *x, int64_t rows, int64_t cols, float *y);
-/* z [C, T, h, w] = x[:, t0:t0 + T] / (1 / std[c]) + mean[c] (x [C, F, h, w]), as WanPipeline computes it in f32. */
+int wvae_nearest2x(wvae_dec *d, const vgen_tensor *x, vgen_tensor *y, vgen_err *err);
+/* y [S, C] = x [C, S] transposed (rows = C, cols = S). */
+int wvae_transpose(wvae_dec *d, const float *x, int64_t rows, int64_t cols, float *y, vgen_err *err);
+
+/* ---- host <-> device (wan_vae_io.c) ---- */
+
+/* zc [Z, nt, h, w] on the device = frames [t0, t0 + nt) of the host latent z (denormalized if d->denormalize). */
+int wvae_latent_in(wvae_dec *d, const vgen_tensor *z, int64_t t0, vgen_tensor *zc, vgen_err *err);
+/* Checks o [3, T, H, W] (device) for NaN/Inf, then emits its frames clamped to [-1, 1] from host memory. */
+int wvae_emit_frames(wvae_dec *d, const vgen_tensor *o, vgen_err *err);
+/* The debug tap with x, a host copy of it when the backend's memory is not host memory. */
+void wvae_tap(wvae_dec *d, const char *name, const vgen_tensor *x);
+
+/* ---- host side (wan_vae_frames.c) ---- */
+
+/* z [C, T, h, w] = x[:, t0:t0 + T] / (1 / std[c]) + mean[c] (x [C, F, h, w]), as WanPipeline computes it in f32.
+ * Host memory. */
 void wvae_denormalize(const vgen_wan_vae_config *c, const vgen_tensor *x, int64_t t0, vgen_tensor *z);
-/* First non-finite value of x [C, T, H, W]: 1 and its position, else 0. */
+/* First non-finite value of x [C, T, H, W] (host memory): 1 and its position, else 0. */
 int wvae_find_nonfinite(const vgen_tensor *x, int64_t pos[4]);
+
+/* ---- weights on the backend's device (wan_vae_place.c) ---- */
+
+typedef struct wvae_placed {
+    const vgen_wan_vae *m;  /* what the decode uses: the loaded model, or copy */
+    vgen_wan_vae *copy;     /* the model with every weight pointer in dev (!host_addressable), else NULL */
+    float *dev;             /* the device copy of m->storage */
+    size_t bytes;
+    vgen_backend *be;
+} wvae_placed;
+
+/* Host-addressable backends use the loaded weights as they are; others get one upload of all of them. */
+int wvae_place(const vgen_wan_vae *m, vgen_backend *be, wvae_placed *p, vgen_err *err);
+void wvae_unplace(wvae_placed *p);
 
 /* ---- decode drivers (wan_vae_run.c, wan_vae_tiling.c, wan_vae_plan.c) ---- */
 

@@ -1,6 +1,6 @@
 /* wan_vae_layers.c - the causal convolution with its cache, and the residual block (WanResidualBlock):
  *   y = conv2(silu(rms2(conv1(silu(rms1(x)))))) + shortcut(x)      shortcut: 1x1x1 conv if Cin != Cout, else x
- * on chunks x [C, T, H, W]. Scratch comes from the decode's arena and is released before returning. */
+ * on chunks x [C, T, H, W]. Scratch comes from the decode's scratch stack and is released before returning. */
 #include "wan_vae_internal.h"
 
 static void shape4(int64_t s[4], int64_t c, int64_t t, int64_t h, int64_t w) { s[0] = c, s[1] = t, s[2] = h, s[3] = w; }
@@ -22,7 +22,7 @@ int wvae_causal_conv(wvae_dec *d, const wvae_conv *cv, const vgen_tensor *x, int
     vgen_tensor win;
     int rc = wvae_alloc(d->mem, &win, 4, s, err);
     int n = cache->n;
-    if (!rc && !d->dry) wvae_window(cache, x, t0, nt, &win);
+    if (!rc) rc = wvae_window(d, cache, x, t0, nt, &win, err);
     if (!rc) rc = wvae_op_conv(d, &win, cv, WVAE_CACHE_T - n, cv->kh / 2, y, err);
     if (!rc) rc = wvae_cache_update(d, cache, &win, err);
     wvae_reset(d->mem, mark);

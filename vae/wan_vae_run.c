@@ -1,4 +1,5 @@
-/* wan_vae_run.c - vgen_wan_vae_decode: input checks, the untiled decode, and handing frames to the caller. */
+/* wan_vae_run.c - vgen_wan_vae_decode: input checks, the weights on the backend's device, the untiled decode, and
+ * handing frames to the caller. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,9 @@ static int check_latents(const vgen_wan_vae *m, const vgen_tensor *x, vgen_tenso
 /* One decoder over the whole latent: frame by frame (stream) or all at once (whole). */
 static int decode_untiled(const vgen_wan_vae *m, vgen_backend *be, const vgen_tensor *z, const vgen_wan_vae_plan *pl,
                           wvae_out *out, vgen_err *err) {
-    wvae_mem mem = {0};
+    wvae_mem mem;
     wvae_dec d;
-    int rc = vgen_arena_new(pl->scratch_bytes, NULL, &mem.arena, err);
+    int rc = wvae_mem_open(&mem, be, pl->scratch_bytes, pl->cache_bytes, err);
     if (rc) return rc;
     const int stream = out->p->mode == VGEN_WAN_VAE_STREAM;
     rc = wvae_dec_init(&d, m, be, &mem, (int)z->shape[2], (int)z->shape[3], 0, stream, err);
@@ -85,7 +86,11 @@ static int decode_untiled(const vgen_wan_vae *m, vgen_backend *be, const vgen_te
         if (!rc) rc = wvae_dec_push_frames(&d, z, t, stream ? 1 : f, err);
     }
     wvae_dec_release(&d);
-    vgen_arena_free(&mem.arena);
+    if (!be->host_addressable) {
+        vgen_err ignored = {0};
+        (void)be->synchronize(be, &ignored); /* queued ops may still use the memory */
+    }
+    wvae_mem_close(&mem);
     return rc;
 }
 
@@ -103,8 +108,11 @@ int vgen_wan_vae_decode(const vgen_wan_vae *m, vgen_backend *be, const vgen_tens
     wvae_out out = {params, video, vgen_wan_vae_frames_out(&m->cfg, z.shape[1]), h * k, w * k, NULL};
     out.rgb = malloc((size_t)3 * out.h * out.w * sizeof(float));
     if (!out.rgb) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "vae: cannot allocate a frame");
-    if (t.y.n * t.x.n == 1) rc = decode_untiled(m, be, &z, &plan, &out, err);
-    else rc = wvae_decode_tiled(m, be, &z, &t, &plan, &out, err);
+    wvae_placed placed;
+    rc = wvae_place(m, be, &placed, err);
+    if (!rc && t.y.n * t.x.n == 1) rc = decode_untiled(placed.m, be, &z, &plan, &out, err);
+    else if (!rc) rc = wvae_decode_tiled(placed.m, be, &z, &t, &plan, &out, err);
+    wvae_unplace(&placed);
     free(out.rgb);
     return rc;
 }

@@ -186,17 +186,21 @@ int wvae_decode_tiled(const vgen_wan_vae *m, vgen_backend *be, const vgen_tensor
     int64_t zs[4] = {z->shape[0], tile_major_order ? z->shape[1] : 1, t->y.size, t->x.size};
     vgen_tensor zt = {0};
     wvae_mem mem = {0};
-    int rc = vgen_tensor_alloc(&zt, VGEN_DTYPE_F32, 4, zs, err);
+    int rc = vgen_tensor_alloc(&zt, VGEN_DTYPE_F32, 4, zs, err);                /* host: latent crops */
     /* tile-major blends straight into the caller's video when there is one (same [3, frames, H, W] layout) */
     const int own_acc = !(tile_major_order && out->video);
     tl.wsum = malloc((size_t)hw * sizeof(float));
     tl.acc = own_acc ? malloc((size_t)(n_acc * hw) * sizeof(float)) : out->video;
     if (!rc && (!tl.wsum || !tl.acc))
         rc = vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "vae: cannot allocate blend buffers");
-    if (!rc) rc = vgen_arena_new(plan->scratch_bytes, NULL, &mem.arena, err);
+    if (!rc) rc = wvae_mem_open(&mem, be, plan->scratch_bytes, plan->cache_bytes, err);
     if (!rc) weights_sum(&tl);
     if (!rc) rc = tile_major_order ? tile_major(&tl, be, &mem, z, &zt, err) : frame_major(&tl, be, &mem, z, &zt, err);
-    vgen_arena_free(&mem.arena);
+    if (mem.buf && !be->host_addressable) {
+        vgen_err ignored = {0};
+        (void)be->synchronize(be, &ignored); /* queued ops may still use the memory */
+    }
+    wvae_mem_close(&mem);
     free(tl.wsum);
     if (own_acc) free(tl.acc);
     vgen_tensor_release(&zt);

@@ -20,14 +20,17 @@ static int time_double(wvae_dec *d, int level, const vgen_tensor *x, vgen_tensor
     const int64_t c = x->shape[0], t = x->shape[1], h = x->shape[2], w = x->shape[3];
     const int first = !d->time_seen[level];
     d->time_seen[level] = 1;
-    if (first && !d->dry) wvae_copy_frames(x, 0, z, 0, 1);
+    if (first) {
+        int rc = wvae_copy_frames(d, x, 0, z, 0, 1, err);
+        if (rc) return rc;
+    }
     if (t - first == 0) return VGEN_OK;
     const size_t mark = wvae_mark(d->mem);
     int64_t s[4] = {2 * c, t - first, h, w};
     vgen_tensor tc;
     int rc = wvae_alloc(d->mem, &tc, 4, s, err);                                  /* tc [2C, T - first, H, W] */
     if (!rc) rc = wvae_causal_conv(d, &lv->time_conv, x, first, t - first, &tc, err);
-    if (!rc && !d->dry) wvae_interleave(&tc, z, first);
+    if (!rc) rc = wvae_interleave(d, &tc, z, first, err);
     wvae_reset(d->mem, mark);
     return rc;
 }
@@ -47,7 +50,7 @@ int wvae_upsample(wvae_dec *d, int level, const vgen_tensor *x, vgen_tensor *y, 
     }
     int64_t su[4] = {c, t2, 2 * h, 2 * w};
     if (!rc) rc = wvae_alloc(d->mem, &up, 4, su, err);                           /* up [C, T', 2H, 2W] */
-    if (!rc && !d->dry) wvae_nearest2x(&z, &up);
+    if (!rc) rc = wvae_nearest2x(d, &z, &up, err);
     if (!rc) rc = wvae_op_conv(d, &up, &lv->resample, 0, 1, y, err);
     wvae_reset(d->mem, mark);
     return rc;

@@ -48,6 +48,7 @@ void vgen_cpu_unary_install(vgen_backend *be, int portable);
 void vgen_cpu_binary_install(vgen_backend *be, int portable);
 void vgen_cpu_convert_install(vgen_backend *be, int portable);
 void vgen_cpu_conv3d_install(vgen_backend *be, int portable);
+void vgen_cpu_copy_install(vgen_backend *be, int portable);
 
 /* Elements per parallel task of the streaming ops: big enough to hide the task overhead, small enough to balance. */
 #define VGEN_CPU_CHUNK 32768

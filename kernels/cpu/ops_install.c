@@ -29,6 +29,7 @@ static void install(vgen_backend *be, int portable) {
     vgen_cpu_binary_install(be, portable);
     vgen_cpu_convert_install(be, portable);
     vgen_cpu_conv3d_install(be, portable);
+    vgen_cpu_copy_install(be, portable);
 }
 
 void vgen_cpu_ops_install(vgen_backend *be) { install(be, 0); }

@@ -283,6 +283,7 @@ static void install(vgen_backend *be) {
     be->conv3d = vgen_cuda_conv3d;
     be->convert = vgen_cuda_convert;
     be->check_finite = vgen_cuda_check_finite;
+    be->copy_strided = vgen_cuda_copy_strided;
     be->alloc = cuda_alloc;
     be->buf_free = cuda_buf_free;
     be->upload = cuda_upload;

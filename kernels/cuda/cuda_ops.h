@@ -7,6 +7,7 @@
  *   cuda_attention.cu   attention: flash-style online softmax over key tiles, and the chunked cuBLASLt path kept
  *                       as its reference (vgen_cuda_attention_chunked)
  *   cuda_conv3d.cu      conv3d as implicit GEMM
+ *   cuda_copy.cu        copy_strided
  * Each has the signature of its backend.h pointer; cuda_backend.cu installs them. Validation is the shared
  * vgen_ops_check_* of kernels/ref with the device set to CUDA, so every backend accepts the same calls. */
 #ifndef VGEN_KERNELS_CUDA_OPS_H
@@ -40,6 +41,9 @@ int vgen_cuda_conv3d(vgen_backend *be, const vgen_tensor *x, const vgen_tensor *
                      const vgen_conv3d_params *p, vgen_tensor *y, vgen_err *err);
 int vgen_cuda_convert(vgen_backend *be, const vgen_tensor *x, vgen_tensor *y, vgen_err *err);
 int vgen_cuda_check_finite(vgen_backend *be, const vgen_tensor *x, const char *what, vgen_err *err);
+int vgen_cuda_copy_strided(vgen_backend *be, const void *src, const int64_t *src_strides, void *dst,
+                           const int64_t *dst_strides, const int64_t *shape, int n_dims, size_t elem_size,
+                           vgen_err *err);
 
 #ifdef __cplusplus
 }

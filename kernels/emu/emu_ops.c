@@ -2,6 +2,7 @@
  * buffers, run the inner backend's op, close them. Sizes of the plain float arguments follow backend.h. */
 #include "emu/emu_impl.h"
 
+#include "ref/ops_ref.h"
 #include "wformat.h"
 
 #define INNER(be) (emu_of(be)->inner)
@@ -129,6 +130,21 @@ static int emu_check_finite(vgen_backend *be, const vgen_tensor *x, const char *
     EMU_RUN(be, rc, INNER(be)->check_finite(INNER(be), x, what, err));
 }
 
+/* Both sides must lie in device buffers over the whole range their strides span. */
+static int emu_copy_strided(vgen_backend *be, const void *src, const int64_t *src_strides, void *dst,
+                            const int64_t *dst_strides, const int64_t *shape, int n_dims, size_t elem_size,
+                            vgen_err *err) {
+    int64_t n;
+    size_t sb, db;
+    int rc = vgen_ops_check_copy_strided("device emulator: copy_strided", src, src_strides, dst, dst_strides, shape,
+                                         n_dims, elem_size, &n, &sb, &db, err);
+    if (!rc && n == 0) return emu_check(be, "copy_strided", err);
+    if (!rc) rc = emu_touch(be, src, sb, "copy_strided src", err);
+    if (!rc) rc = emu_touch(be, dst, db, "copy_strided dst", err);
+    EMU_RUN(be, rc,
+            INNER(be)->copy_strided(INNER(be), src, src_strides, dst, dst_strides, shape, n_dims, elem_size, err));
+}
+
 void emu_install_ops(vgen_backend *be) {
     const vgen_backend *in = INNER(be);
     /* An op the inner backend lacks stays NULL (backend.h: the backend lacks it). */
@@ -144,4 +160,5 @@ void emu_install_ops(vgen_backend *be) {
     be->conv3d = in->conv3d ? emu_conv3d : NULL;
     be->convert = in->convert ? emu_convert : NULL;
     be->check_finite = in->check_finite ? emu_check_finite : NULL;
+    be->copy_strided = in->copy_strided ? emu_copy_strided : NULL;
 }

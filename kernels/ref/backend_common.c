@@ -30,6 +30,7 @@ bool vgen_backend_has_op(const vgen_backend *be, vgen_op op, vgen_wformat format
     case VGEN_OP_CONV3D: return be->conv3d != NULL;
     case VGEN_OP_CONVERT: return be->convert != NULL;
     case VGEN_OP_CHECK_FINITE: return be->check_finite != NULL;
+    case VGEN_OP_COPY_STRIDED: return be->copy_strided != NULL;
     default: return false;
     }
 }

@@ -292,3 +292,58 @@ int vgen_ops_check_conv3d(const char *who, vgen_device dev, const vgen_tensor *x
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: y overlaps x or w", who);
     return VGEN_OK;
 }
+
+/* ---- copy_strided ---- */
+
+/* bytes spanned from the pointer: (sum_k (shape_k - 1) stride_k + 1) elements; 0 on overflow (*ok cleared). */
+static size_t span_bytes(const int64_t *strides, const int64_t *shape, int n_dims, size_t elem_size, int *ok) {
+    uint64_t last = 0;
+    for (int k = 0; k < n_dims; k++) {
+        const uint64_t step = (uint64_t)(shape[k] - 1), st = (uint64_t)strides[k];
+        if (st && step > (UINT64_MAX / 2 - last) / st) *ok = 0;
+        else last += step * st;
+    }
+    if (!*ok || last + 1 > SIZE_MAX / elem_size) {
+        *ok = 0;
+        return 0;
+    }
+    return (size_t)(last + 1) * elem_size;
+}
+
+int vgen_ops_check_copy_strided(const char *who, const void *src, const int64_t *src_strides, const void *dst,
+                                const int64_t *dst_strides, const int64_t *shape, int n_dims, size_t elem_size,
+                                int64_t *n, size_t *src_bytes, size_t *dst_bytes, vgen_err *err) {
+    *n = 0, *src_bytes = 0, *dst_bytes = 0;
+    if (!shape || !src_strides || !dst_strides)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: shape or strides are NULL", who);
+    if (n_dims < 1 || n_dims > VGEN_COPY_MAX_DIMS)
+        return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: rank %d (1 to %d)", who, n_dims, VGEN_COPY_MAX_DIMS);
+    if (elem_size != 1 && elem_size != 2 && elem_size != 4 && elem_size != 8)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: element size %zu (1, 2, 4 or 8)", who, elem_size);
+    char b1[SHAPE_BUF], b2[SHAPE_BUF], b3[SHAPE_BUF];
+    vgen_shape_str(shape, n_dims, b1, SHAPE_BUF), vgen_shape_str(src_strides, n_dims, b2, SHAPE_BUF);
+    vgen_shape_str(dst_strides, n_dims, b3, SHAPE_BUF);
+    int64_t count = 1;
+    for (int k = 0; k < n_dims; k++) {
+        if (shape[k] < 0 || src_strides[k] < 0 || dst_strides[k] < 0)
+            return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: shape %s with src strides %s, dst strides %s: negative "
+                                "size or stride", who, b1, b2, b3);
+        if (shape[k] && count > INT64_MAX / shape[k])
+            return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: shape %s has too many elements", who, b1);
+        count *= shape[k];
+    }
+    if (count == 0) return VGEN_OK;
+    if (!src || !dst) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: src or dst is NULL", who);
+    int ok = 1;
+    const size_t sb = span_bytes(src_strides, shape, n_dims, elem_size, &ok);
+    const size_t db = span_bytes(dst_strides, shape, n_dims, elem_size, &ok);
+    if (!ok)
+        return vgen_err_set(err, VGEN_ERR_SHAPE, "%s: shape %s with src strides %s, dst strides %s addresses more "
+                            "than memory holds", who, b1, b2, b3);
+    const char *ps = src, *pd = dst;
+    if (ps < pd + db && pd < ps + sb)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: src and dst overlap (shape %s, src strides %s, dst "
+                            "strides %s)", who, b1, b2, b3);
+    *n = count, *src_bytes = sb, *dst_bytes = db;
+    return VGEN_OK;
+}

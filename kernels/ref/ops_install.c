@@ -8,4 +8,5 @@ void vgen_ref_ops_install(vgen_backend *be) {
     vgen_ref_attention_install(be);
     vgen_ref_elementwise_install(be);
     vgen_ref_conv3d_install(be);
+    vgen_ref_copy_install(be);
 }

@@ -34,6 +34,7 @@ void vgen_ref_rope_install(vgen_backend *be);
 void vgen_ref_attention_install(vgen_backend *be);
 void vgen_ref_elementwise_install(vgen_backend *be);
 void vgen_ref_conv3d_install(vgen_backend *be);
+void vgen_ref_copy_install(vgen_backend *be);
 
 /* ---- element access for f32 / bf16 / f16 activations ---- */
 
@@ -109,6 +110,13 @@ typedef struct vgen_conv3d_dims {
  * overlap x or w. */
 int vgen_ops_check_conv3d(const char *who, vgen_device dev, const vgen_tensor *x, const vgen_tensor *w,
                           const vgen_conv3d_params *p, const vgen_tensor *y, vgen_conv3d_dims *dims, vgen_err *err);
+
+/* copy_strided: 1 <= n_dims <= VGEN_COPY_MAX_DIMS, shape and strides >= 0, elem_size 1, 2, 4 or 8, src and dst
+ * non-NULL unless nothing is copied, the byte ranges spanned (src_bytes, dst_bytes: from the pointer to the end of
+ * the last element addressed) without overflow and not overlapping. n = element count (0: nothing to do). */
+int vgen_ops_check_copy_strided(const char *who, const void *src, const int64_t *src_strides, const void *dst,
+                                const int64_t *dst_strides, const int64_t *shape, int n_dims, size_t elem_size,
+                                int64_t *n, size_t *src_bytes, size_t *dst_bytes, vgen_err *err);
 
 #ifdef __cplusplus
 }
