@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "device_image.h"
 #include "elem_math.h"
 #include "wan_internal.h"
 
@@ -73,12 +74,9 @@ void wan_hook(const vgen_dit_session *s, int64_t bi, const char *what, const vge
         s->p.hook(name, t, s->p.hook_user_data);
         return;
     }
-    vgen_tensor h = *t;
+    vgen_tensor h;
     vgen_err ignored;
-    h.device = VGEN_DEVICE_CPU;
-    h.data = malloc(vgen_tensor_bytes(t) ? vgen_tensor_bytes(t) : 1);
-    if (h.data && !s->be->download(s->be, h.data, t->data, vgen_tensor_bytes(t), &ignored))
-        s->p.hook(name, &h, s->p.hook_user_data);
+    if (vgen_tensor_download_copy(s->be, t, &h, &ignored) == VGEN_OK) s->p.hook(name, &h, s->p.hook_user_data);
     free(h.data);
 }
 

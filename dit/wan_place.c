@@ -4,42 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_image.h"
 #include "wan_internal.h"
 
-static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
+/* ---- image layout (core/device_image.h): one walk serves measuring, packing and pointing at a device copy ---- */
 
-/* ---- image layout: one walk serves measuring, packing (image) and pointing a struct at a device copy (base) ---- */
-
-typedef struct layout {
-    uint8_t *image;       /* pack each piece here, or NULL */
-    uint8_t *base;        /* the device copy: pieces point into it, or NULL (pointers left as they are) */
-    size_t off;
-} layout;
-
-static void *piece(layout *l, const void *src, size_t bytes) {
-    if (!src || !bytes) return (void *)src;
-    l->off = round64(l->off);
-    if (l->image) memcpy(l->image + l->off, src, bytes);
-    void *at = l->base ? l->base + l->off : (void *)src;
-    l->off += bytes;
-    return at;
-}
+typedef vgen_image_walk layout;
 
 static void linear_layout(layout *l, wan_linear *dst, const wan_linear *src) {
-    const vgen_qmatrix *w = &src->w;
-    size_t data = 0, scales = 0, zeros = 0; /* shapes were checked by the loader: these cannot fail */
-    (void)vgen_wformat_data_bytes(w->format, w->rows, w->cols, &data);
-    (void)vgen_wformat_scale_count(w->format, w->rows, w->cols, &scales);
-    (void)vgen_wformat_zero_count(w->format, w->rows, w->cols, &zeros);
     *dst = *src;
     dst->own = NULL, dst->own_bytes = 0; /* the copy owns nothing */
-    dst->w.data = piece(l, w->data, data);
-    dst->w.scales = piece(l, w->scales, scales * sizeof(float));
-    dst->w.zeros = piece(l, w->zeros, zeros);
-    dst->b = piece(l, src->b, (size_t)w->rows * sizeof(float));
+    vgen_image_qmatrix(l, &dst->w, &src->w);
+    dst->b = vgen_image_floats(l, src->b, src->w.rows);
 }
 
-static float *vec(layout *l, const float *src, int64_t n) { return piece(l, src, (size_t)n * sizeof(float)); }
+static float *vec(layout *l, const float *src, int64_t n) { return vgen_image_floats(l, src, n); }
 
 static size_t block_layout(layout *l, const vgen_wan_config *c, wan_block *dst, const wan_block *src) {
     const wan_linear *in[] = {&src->sa_q, &src->sa_k, &src->sa_v, &src->sa_o, &src->ca_q, &src->ca_k, &src->ca_v,
@@ -51,7 +30,7 @@ static size_t block_layout(layout *l, const vgen_wan_config *c, wan_block *dst, 
     dst->ca_nq = vec(l, src->ca_nq, c->dim), dst->ca_nk = vec(l, src->ca_nk, c->dim);
     dst->n2_w = vec(l, src->n2_w, c->dim), dst->n2_b = vec(l, src->n2_b, c->dim);
     dst->table = vec(l, src->table, 6 * c->dim);
-    return round64(l->off);
+    return vgen_image_bytes(l);
 }
 
 static size_t globals_layout(layout *l, const vgen_wan_config *c, wan_globals *dst, const wan_globals *src) {
@@ -60,7 +39,7 @@ static size_t globals_layout(layout *l, const vgen_wan_config *c, wan_globals *d
     wan_linear *out[] = {&dst->patch, &dst->time1, &dst->time2, &dst->tproj, &dst->text1, &dst->text2, &dst->head};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) linear_layout(l, out[i], in[i]);
     dst->head_table = vec(l, src->head_table, 2 * c->dim);
-    return round64(l->off);
+    return vgen_image_bytes(l);
 }
 
 /* ---- the placement ---- */

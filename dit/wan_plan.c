@@ -1,18 +1,7 @@
 /* wan_plan.c - the DiT's memory from its configuration alone (no weight is read): the bytes vgen_dit_load holds per
  * tensor of the table (wan_names.c), and the session arena of a latent shape (wan_session.c). */
+#include "device_image.h"
 #include "wan_internal.h"
-
-static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
-
-/* Bytes of a [n, k] matrix in format f as the loader holds it (quantized-on-load: data, scales and zero points,
- * each 64-byte aligned). 0 when f cannot hold the shape. */
-static size_t matrix_bytes(vgen_wformat f, int64_t n, int64_t k) {
-    size_t data = 0, scales = 0, zeros = 0;
-    if (vgen_wformat_data_bytes(f, n, k, &data) || vgen_wformat_scale_count(f, n, k, &scales) ||
-        vgen_wformat_zero_count(f, n, k, &zeros))
-        return 0;
-    return round64(data) + round64(scales * sizeof(float)) + round64(zeros);
-}
 
 /* Bytes of one slot: quantizable block linears in block_format, other linears as stored, the rest f32 copies;
  * on a device (vgen_dit_place) every piece starts 64-byte aligned. */
@@ -23,10 +12,10 @@ static size_t slot_bytes(const wan_slot *s, const vgen_wan_config *c, vgen_wform
     size_t n = 1;
     for (int i = 0; i < rank; i++) n *= (size_t)shape[i];
     switch (s->kind) {
-    case WAN_K_LINEAR: return matrix_bytes(s->quantizable ? block_format : stored, shape[0], shape[1]);
+    case WAN_K_LINEAR: return vgen_image_qmatrix_bytes(s->quantizable ? block_format : stored, shape[0], shape[1]);
     case WAN_K_PATCH:
     case WAN_K_VEC:
-    case WAN_K_TABLE: return device ? round64(n * sizeof(float)) : n * sizeof(float);
+    case WAN_K_TABLE: return device ? vgen_round64(n * sizeof(float)) : n * sizeof(float);
     }
     return 0;
 }
@@ -38,7 +27,7 @@ static size_t slots_bytes(const wan_slot *slots, size_t count, const vgen_wan_co
         total += slot_bytes(&slots[i], c, block_format, stored, device);
         int64_t shape[5];
         wan_slot_shape(&slots[i], c, shape);
-        const size_t bf16 = matrix_bytes(VGEN_WF_BF16, shape[0], shape[1]);
+        const size_t bf16 = vgen_image_qmatrix_bytes(VGEN_WF_BF16, shape[0], shape[1]);
         if (slots[i].kind == WAN_K_LINEAR && bf16 > *max_linear) *max_linear = bf16;
     }
     return total;

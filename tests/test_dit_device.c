@@ -15,30 +15,14 @@
 
 #include "backend.h"
 #include "common/fixture.h"
-#include "cpu/ops_cpu.h"
-#include "emu/backend_emu.h"
 #include "safetensors.h"
 #include "testutil.h"
+#include "common/backends.h" /* after testutil.h */
 #include "wan_dit.h"
 
 #define LAYERS 5
 #define MODEL_DIR VGEN_TEST_TMPDIR "/dit_device"
 #define SRC VGEN_FIXTURES_DIR "/dit/tiny_a/diffusers"
-
-static vgen_backend *cpu_backend(void) {
-    vgen_backend *be = NULL;
-    vgen_err err = {0};
-    CHECKF(vgen_backend_cpu_new(NULL, &be, &err) == 0, "cpu backend: %s", err.msg);
-    if (be) vgen_cpu_ops_install(be);
-    return be;
-}
-
-static vgen_backend *emu_backend(void) {
-    vgen_backend *emu = NULL;
-    vgen_err err = {0};
-    CHECKF(vgen_backend_emu_new(cpu_backend(), &emu, &err) == 0, "emulator: %s", err.msg);
-    return emu;
-}
 
 /* ---- the 5-block model: tiny_a's blocks 0, 1, 0, 1, 0 ---- */
 
@@ -101,7 +85,7 @@ static int make_model(void) {
 /* ---- the emulator's own checks ---- */
 
 static void test_emulator_checks(void) {
-    vgen_backend *be = emu_backend();
+    vgen_backend *be = test_emu_backend();
     if (!be) return;
     vgen_err err = {0};
     const int64_t shape[2] = {4, 8};
@@ -191,7 +175,7 @@ static int forward(vgen_dit_session *s, const float *lat, const float *ctx, floa
 /* out[16 F H W] of the fixture's inputs: forwards twice (the second after an aborted one on streaming runs) and
  * checks both agree; NULL on failure. */
 static float *run(const run_cfg *c, const vgen_st_set *io) {
-    vgen_backend *be = c->emu ? emu_backend() : cpu_backend();
+    vgen_backend *be = c->emu ? test_emu_backend() : test_cpu_backend();
     vgen_dit_params p;
     vgen_dit_params_init(&p);
     p.compute = c->compute;

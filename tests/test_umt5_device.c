@@ -12,31 +12,14 @@
 
 #include "backend.h"
 #include "common/fixture.h"
-#include "cpu/ops_cpu.h"
-#include "emu/backend_emu.h"
 #include "testutil.h"
+#include "common/backends.h"
 #include "umt5.h"
 
 #define UMT5_DIR VGEN_FIXTURES_DIR "/umt5/tiny"
 #define SEQ 512
 #define DM 64
 #define NPROMPTS 5
-
-static vgen_backend *cpu_backend(void) {
-    vgen_backend *be = NULL;
-    vgen_err err = {0};
-    CHECKF(vgen_backend_cpu_new(NULL, &be, &err) == 0, "cpu backend: %s", err.msg);
-    if (be) vgen_cpu_ops_install(be);
-    return be;
-}
-
-static vgen_backend *emu_backend(void) {
-    vgen_backend *inner = cpu_backend(), *be = NULL;
-    vgen_err err = {0};
-    if (!inner) return NULL;
-    CHECKF(vgen_backend_emu_new(inner, &be, &err) == 0, "emulator: %s", err.msg);
-    return be;
-}
 
 typedef struct io_fixture {
     vgen_st_set *set;
@@ -157,7 +140,7 @@ static void run_variant(const variant *v) {
     if (!io_open(&io)) return;
     vgen_umt5_params p;
     vgen_umt5_model *m = load(v, &p);
-    vgen_backend *cpu = cpu_backend(), *emu = emu_backend();
+    vgen_backend *cpu = test_cpu_backend(), *emu = test_emu_backend();
     vgen_umt5_plan plan = {0};
     vgen_err err = {0};
     if (m) {
@@ -195,7 +178,7 @@ static void test_int4_g32_zp_bf16(void) {
 
 /* An op given a host pointer fails on the emulator: the check the tests above rely on is live. */
 static void test_emulator_refuses_host_memory(void) {
-    vgen_backend *emu = emu_backend();
+    vgen_backend *emu = test_emu_backend();
     if (!emu) return;
     float host[4] = {1, 2, 3, 4};
     vgen_tensor t = {0};

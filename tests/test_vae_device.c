@@ -15,10 +15,9 @@
 #include "backend.h"
 #include "common/fixture.h"
 #include "ref/ops_ref.h"
-#include "cpu/ops_cpu.h"
-#include "emu/backend_emu.h"
 #include "safetensors.h"
 #include "testutil.h"
+#include "common/backends.h"
 #include "wan_vae.h"
 #include "wan_vae_internal.h" /* to scale weights of a loaded copy (the overflow case) */
 
@@ -28,13 +27,6 @@
 static vgen_st_set *g_io;
 static vgen_wan_vae *g_vae;
 static vgen_backend *g_cpu, *g_emu;
-
-static vgen_backend *cpu_backend(void) {
-    vgen_backend *be = NULL;
-    vgen_err err = {0};
-    CHECKF(vgen_backend_cpu_new(NULL, &be, &err) == 0, "cpu backend: %s", err.msg);
-    return be;
-}
 
 /* A latent fixture tensor as a [16, F, 4, 6] view (the batch of 1 dropped). */
 static int latent_view(const char *name, vgen_tensor *z) {
@@ -186,8 +178,8 @@ static void test_emu_refuses_host(void) {
 
 int main(void) {
     vgen_err err = {0};
-    g_cpu = cpu_backend();
-    if (vgen_backend_emu_new(cpu_backend(), &g_emu, &err)) fprintf(stderr, "emulator: %s\n", err.msg);
+    g_cpu = test_cpu_backend();
+    g_emu = test_emu_backend();
     g_io = fixture_open("vae/tiny/io.safetensors");
     if (vgen_wan_vae_load(FIX_DIR, NULL, &g_vae, &err)) fprintf(stderr, "cannot load the fixture VAE: %s\n", err.msg);
     if (!g_cpu || !g_emu || !g_io || !g_vae) return 1;

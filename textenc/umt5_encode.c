@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "numeric.h"
+#include "device_image.h"
 #include "umt5_internal.h"
 
 static int check_inputs(const vgen_umt5_session *s, const int32_t *ids, const uint8_t *mask, int64_t n,
@@ -53,12 +54,9 @@ static void hook(const vgen_umt5_session *s, const char *name, const vgen_tensor
         s->hook(name, t, s->hook_user_data);
         return;
     }
-    vgen_tensor h = *t;
+    vgen_tensor h;
     vgen_err ignored;
-    h.device = VGEN_DEVICE_CPU;
-    h.data = malloc(vgen_tensor_bytes(t) ? vgen_tensor_bytes(t) : 1);
-    if (h.data && !s->be->download(s->be, h.data, t->data, vgen_tensor_bytes(t), &ignored))
-        s->hook(name, &h, s->hook_user_data);
+    if (vgen_tensor_download_copy(s->be, t, &h, &ignored) == VGEN_OK) s->hook(name, &h, s->hook_user_data);
     free(h.data);
 }
 

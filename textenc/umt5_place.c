@@ -6,41 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_image.h"
 #include "umt5_internal.h"
 
-static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
+/* ---- image layout (core/device_image.h): one walk serves measuring, packing and pointing at a device copy ---- */
 
-/* ---- layout: one walk serves measuring, packing (image) and pointing a struct at a device copy (base) ---- */
-
-typedef struct layout {
-    uint8_t *image;       /* pack each piece here, or NULL */
-    uint8_t *base;        /* the device copy: pieces point into it, or NULL (pointers left as they are) */
-    size_t off;
-} layout;
-
-static void *piece(layout *l, const void *src, size_t bytes) {
-    if (!src || !bytes) return (void *)src;
-    l->off = round64(l->off);
-    if (l->image) memcpy(l->image + l->off, src, bytes);
-    void *at = l->base ? l->base + l->off : (void *)src;
-    l->off += bytes;
-    return at;
-}
+typedef vgen_image_walk layout;
 
 static void matrix_layout(layout *l, umt5_matrix *dst, const umt5_matrix *src) {
-    const vgen_qmatrix *w = &src->w;
-    size_t data = 0, scales = 0, zeros = 0; /* shapes were checked by the loader: these cannot fail */
-    (void)vgen_wformat_data_bytes(w->format, w->rows, w->cols, &data);
-    (void)vgen_wformat_scale_count(w->format, w->rows, w->cols, &scales);
-    (void)vgen_wformat_zero_count(w->format, w->rows, w->cols, &zeros);
     *dst = *src;
     dst->own = NULL, dst->own_bytes = 0; /* the copy owns nothing */
-    dst->w.data = piece(l, w->data, data);
-    dst->w.scales = piece(l, w->scales, scales * sizeof(float));
-    dst->w.zeros = piece(l, w->zeros, zeros);
+    vgen_image_qmatrix(l, &dst->w, &src->w);
 }
 
-static float *vec(layout *l, const float *src, int64_t n) { return piece(l, src, (size_t)n * sizeof(float)); }
+static float *vec(layout *l, const float *src, int64_t n) { return vgen_image_floats(l, src, n); }
 
 /* One layer: q, k, v, o, wi_0, wi_1, wo, the two norms [D] and the bias table [Nh, B]. Returns its image bytes. */
 static size_t layer_layout(layout *l, const vgen_umt5_config *c, umt5_layer *dst, const umt5_layer *src) {
@@ -50,7 +29,7 @@ static size_t layer_layout(layout *l, const vgen_umt5_config *c, umt5_layer *dst
     dst->ln_attn = vec(l, src->ln_attn, c->d_model);
     dst->ln_ffn = vec(l, src->ln_ffn, c->d_model);
     dst->rel_bias = vec(l, src->rel_bias, c->heads * c->buckets);
-    return round64(l->off);
+    return vgen_image_bytes(l);
 }
 
 /* Packs layer b into img (sized by a measuring walk), uploads it at dev and points p->dev_layers[b] there. */
@@ -75,7 +54,7 @@ static int place_device(const vgen_umt5_model *m, vgen_backend *be, umt5_place *
         total += bytes;
         if (bytes > max_layer) max_layer = bytes;
     }
-    const size_t fin = round64((size_t)m->cfg.d_model * sizeof(float));
+    const size_t fin = vgen_round64((size_t)m->cfg.d_model * sizeof(float));
     p->buf = be->alloc(be, total + fin, err);
     if (!p->buf) return vgen_err_code(err, VGEN_ERR_OUT_OF_MEMORY);
     p->bytes = total + fin;
@@ -112,18 +91,10 @@ void umt5_place_free(vgen_backend *be, umt5_place *p) {
 }
 
 /* As place_device lays a model out: the pieces of matrix_layout and layer_layout, each rounded to 64 bytes. */
-static size_t matrix_bytes(vgen_wformat f, int64_t n, int64_t k) {
-    size_t data = 0, scales = 0, zeros = 0;
-    if (vgen_wformat_data_bytes(f, n, k, &data) || vgen_wformat_scale_count(f, n, k, &scales) ||
-        vgen_wformat_zero_count(f, n, k, &zeros))
-        return 0;
-    return round64(data) + round64(scales * sizeof(float)) + round64(zeros);
-}
-
 size_t umt5_place_bytes(const vgen_umt5_config *c, vgen_wformat format) {
     const int64_t D = c->d_model, I = c->heads * c->d_kv, F = c->d_ff;
-    const size_t vecs = 2 * round64((size_t)D * sizeof(float)) + round64((size_t)(c->heads * c->buckets) * 4);
-    const size_t layer = 3 * matrix_bytes(format, I, D) + matrix_bytes(format, D, I) + 2 * matrix_bytes(format, F, D) +
-                         matrix_bytes(format, D, F) + vecs;
-    return layer * (size_t)c->layers + round64((size_t)D * sizeof(float));
+    const size_t vecs = 2 * vgen_round64((size_t)D * sizeof(float)) + vgen_round64((size_t)(c->heads * c->buckets) * 4);
+    const size_t layer = 3 * vgen_image_qmatrix_bytes(format, I, D) + vgen_image_qmatrix_bytes(format, D, I) + 2 * vgen_image_qmatrix_bytes(format, F, D) +
+                         vgen_image_qmatrix_bytes(format, D, F) + vecs;
+    return layer * (size_t)c->layers + vgen_round64((size_t)D * sizeof(float));
 }

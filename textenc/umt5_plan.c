@@ -1,18 +1,8 @@
 /* umt5_plan.c - the encoder's memory from its configuration alone (no weight is read): the bytes vgen_umt5_load
  * holds (umt5_load.c's tensor list), the session arena of an encode (umt5_session.c), and both on a device
  * (umt5_place.c). */
+#include "device_image.h"
 #include "umt5_internal.h"
-
-static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
-
-/* Bytes of a [n, k] matrix in format f as the loader holds it (data, scales, zero points, each 64-byte aligned). */
-static size_t matrix_bytes(vgen_wformat f, int64_t n, int64_t k) {
-    size_t data = 0, scales = 0, zeros = 0;
-    if (vgen_wformat_data_bytes(f, n, k, &data) || vgen_wformat_scale_count(f, n, k, &scales) ||
-        vgen_wformat_zero_count(f, n, k, &zeros))
-        return 0;
-    return round64(data) + round64(scales * sizeof(float)) + round64(zeros);
-}
 
 int vgen_umt5_plan_memory(const vgen_umt5_config *c, vgen_wformat format, vgen_wformat embed_format,
                           const vgen_umt5_params *p, int64_t max_len, vgen_umt5_plan *out, vgen_err *err) {
@@ -20,13 +10,13 @@ int vgen_umt5_plan_memory(const vgen_umt5_config *c, vgen_wformat format, vgen_w
         return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "vgen_umt5_plan_memory: bad argument");
     const int64_t D = c->d_model, I = c->heads * c->d_kv, F = c->d_ff;
     /* per layer: q, k, v [I, D], o [D, I], wi_0, wi_1 [F, D], wo [D, F]; two norms [D]; the bias table [B, Nh] */
-    const size_t layer = 3 * matrix_bytes(format, I, D) + matrix_bytes(format, D, I) + 2 * matrix_bytes(format, F, D) +
-                         matrix_bytes(format, D, F) + (size_t)(2 * D + c->buckets * c->heads) * sizeof(float);
+    const size_t layer = 3 * vgen_image_qmatrix_bytes(format, I, D) + vgen_image_qmatrix_bytes(format, D, I) + 2 * vgen_image_qmatrix_bytes(format, F, D) +
+                         vgen_image_qmatrix_bytes(format, D, F) + (size_t)(2 * D + c->buckets * c->heads) * sizeof(float);
     *out = (vgen_umt5_plan){0};
-    out->embed_bytes = matrix_bytes(embed_format, c->vocab, D);
+    out->embed_bytes = vgen_image_qmatrix_bytes(embed_format, c->vocab, D);
     out->layer_bytes = layer;
     out->weight_bytes = out->embed_bytes + layer * (size_t)c->layers + (size_t)D * sizeof(float);
-    out->max_linear_bf16 = matrix_bytes(VGEN_WF_BF16, F, D);
+    out->max_linear_bf16 = vgen_image_qmatrix_bytes(VGEN_WF_BF16, F, D);
     umt5_session_shape sh = {p->compute, p->compute == VGEN_DTYPE_BF16 && p->wo_f32,
                              p->compute == VGEN_DTYPE_BF16 && p->round_scores, 0};
     out->session_bytes = umt5_session_arena_bytes(c, &sh, max_len);

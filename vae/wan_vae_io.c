@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_image.h"
 #include "wan_vae_internal.h"
 
 /* zc [Z, nt, h, w] (device) = frames [t0, t0 + nt) of the host latent z, denormalized if d->denormalize. */
@@ -35,17 +36,8 @@ int wvae_latent_in(wvae_dec *d, const vgen_tensor *z, int64_t t0, vgen_tensor *z
 
 /* A host copy of x (device): malloc'd data, NULL on failure. */
 static float *download_copy(wvae_dec *d, const vgen_tensor *x, vgen_err *err) {
-    const size_t bytes = vgen_tensor_bytes(x);
-    float *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "vae: cannot allocate %zu bytes of host memory", bytes);
-        return NULL;
-    }
-    if (d->be->download(d->be, p, x->data, bytes, err)) {
-        free(p);
-        return NULL;
-    }
-    return p;
+    vgen_tensor h;
+    return vgen_tensor_download_copy(d->be, x, &h, err) == VGEN_OK ? h.data : NULL;
 }
 
 void wvae_tap(wvae_dec *d, const char *name, const vgen_tensor *x) {
