@@ -38,6 +38,7 @@ static int cuda_backend(vgen_run *r, vgen_err *why) {
 #ifdef VGEN_HAVE_CUDA
     vgen_cuda_options o;
     vgen_cuda_options_init(&o);
+    o.fp8_activations = r->model->preset.fp8_activations;
     return vgen_backend_cuda_new(&o, &r->gpu, why);
 #else
     (void)r;
@@ -46,10 +47,24 @@ static int cuda_backend(vgen_run *r, vgen_err *why) {
 #endif
 }
 
+/* The GPU, and a warning when it is older than the preset was made for. */
+static void log_gpu(vgen_run *r) {
+    const vgen_preset *p = &r->model->preset;
+    int major = 0, minor = 0;
+#ifdef VGEN_HAVE_CUDA
+    vgen_cuda_compute_capability(r->gpu, &major, &minor);
+#endif
+    VGEN_LOGI(&r->log, "GPU backend: %s, compute capability %d.%d%s", r->gpu->name, major, minor,
+              p->fp8_activations ? ", fp8 activations" : "");
+    if (p->cc_major && (major < p->cc_major || (major == p->cc_major && minor < p->cc_minor)))
+        VGEN_LOGW(&r->log, "preset %s is made for compute capability %d.%d or newer; this GPU is %d.%d (formats it "
+                  "lacks hardware for are dequantized to bf16)", p->name, p->cc_major, p->cc_minor, major, minor);
+}
+
 static int open_gpu(vgen_run *r) {
     vgen_err why = {0};
     if (cuda_backend(r, &why) == VGEN_OK) {
-        VGEN_LOGI(&r->log, "GPU backend: %s", r->gpu->name);
+        log_gpu(r);
         return VGEN_OK;
     }
     if (why.code != VGEN_ERR_UNSUPPORTED) return vgen_err_set(r->err, why.code, "%s", why.msg);

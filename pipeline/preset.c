@@ -105,8 +105,21 @@ static int parse_cc(const cJSON *target, const char *path, vgen_preset *p, vgen_
     return VGEN_OK;
 }
 
+static int parse_fp8_activations(const cJSON *target, const char *path, vgen_preset *p, vgen_err *err) {
+    const cJSON *v = get(target, "fp8_activations");
+    if (!v) return VGEN_OK;
+    if (!cJSON_IsBool(v))
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: \"target.fp8_activations\" must be true or false",
+                            path);
+    if (p->device != VGEN_DEVICE_CUDA)
+        return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: \"target.fp8_activations\" needs device cuda", path);
+    p->fp8_activations = cJSON_IsTrue(v);
+    return VGEN_OK;
+}
+
 static int parse_target(const cJSON *root, const char *path, vgen_preset *p, vgen_err *err) {
-    static const char *const keys[] = {"device", "memory_budget_gb", "host_memory_gb", "compute_capability", NULL};
+    static const char *const keys[] = {"device", "memory_budget_gb", "host_memory_gb", "compute_capability",
+                                       "fp8_activations", NULL};
     static const char *const devices[] = {"cpu", "cuda", NULL};
     const cJSON *t = get(root, "target");
     if (!cJSON_IsObject(t)) return vgen_err_set(err, VGEN_ERR_INVALID_ARGUMENT, "%s: \"target\" must be an object", path);
@@ -119,6 +132,7 @@ static int parse_target(const cJSON *root, const char *path, vgen_preset *p, vge
     if (!rc) rc = positive_number(t, "memory_budget_gb", "target.", path, &p->memory_budget_gb, 1, err);
     if (!rc) rc = positive_number(t, "host_memory_gb", "target.", path, &p->host_memory_gb, 0, err);
     if (!rc) rc = parse_cc(t, path, p, err);
+    if (!rc) rc = parse_fp8_activations(t, path, p, err);
     return rc;
 }
 

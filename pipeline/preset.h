@@ -9,7 +9,9 @@
  *       "device": "cpu" | "cuda",                 required
  *       "memory_budget_gb": 24,                   required, > 0: device memory for cuda, host memory for cpu
  *       "host_memory_gb": 32,                     optional, cuda only: host RAM the run may use
- *       "compute_capability": "8.9"               optional, cuda only: the oldest GPU the preset is made for
+ *       "compute_capability": "8.9",              optional, cuda only: the oldest GPU the preset is made for
+ *       "fp8_activations": false                  optional, cuda only: fp8 weights multiply activations quantized
+ *                                                 to e4m3 per token (sm_89+; faster, less exact); default false
  *     },
  *     "components": {                             required: text_encoder, dit and vae, each:
  *       "<component>": {
@@ -63,6 +65,7 @@ struct vgen_preset {
     double memory_budget_gb;
     double host_memory_gb;            /* 0 = not set */
     int cc_major, cc_minor;           /* 0.0 = not set */
+    int fp8_activations;              /* the CUDA backend's opt-in fp8 GEMM */
     vgen_component_plan components[VGEN_COMPONENT_COUNT];
 };
 

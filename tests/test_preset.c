@@ -60,6 +60,20 @@ static void test_good_preset_fields(void) {
     CHECK(p.components[VGEN_COMPONENT_DIT].weights == VGEN_WF_INT4_G64);
     CHECK(p.components[VGEN_COMPONENT_TEXT_ENCODER].weights == VGEN_WF_FP8_E4M3_ROW);
     CHECK(p.components[VGEN_COMPONENT_VAE].tile_w == 256 && p.components[VGEN_COMPONENT_VAE].tile_h == 256);
+    CHECK_EQ_INT(p.fp8_activations, 0);
+    /* the opt-in fp8 GEMM: cuda targets only */
+    char buf[4096];
+    const char *at = strstr(k_good, "\"8.9\"}");
+    snprintf(buf, sizeof buf, "%.*s\"8.9\", \"fp8_activations\": true}%s", (int)(at - k_good), k_good, at + 6);
+    CHECKF(vgen_preset_parse(buf, strlen(buf), "fp8.json", &p, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(p.fp8_activations, 1);
+    const char *cpu = "{\"name\": \"c\", \"target\": {\"device\": \"cpu\", \"memory_budget_gb\": 8, \"fp8_activations\": true},"
+                      " \"components\": {"
+                      "  \"text_encoder\": {\"weights\": \"bf16\", \"compute\": \"bf16\", \"device\": \"cpu\", \"offload\": \"keep\"},"
+                      "  \"dit\": {\"weights\": \"bf16\", \"compute\": \"bf16\", \"device\": \"cpu\", \"offload\": \"keep\"},"
+                      "  \"vae\": {\"weights\": \"bf16\", \"compute\": \"f32\", \"device\": \"cpu\", \"offload\": \"keep\"}}}";
+    CHECK_EQ_INT(vgen_preset_parse(cpu, strlen(cpu), "cpu.json", &p, &err), VGEN_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(err.msg, "fp8_activations\" needs device cuda");
 }
 
 /* Replaces the first occurrence of `from` in k_good with `to` and expects an error containing `expect`. */
@@ -93,6 +107,7 @@ static void test_malformed_presets(void) {
     expect_bad("\"memory_budget_gb\": 24", "\"memory_budget_gb\": \"24\"", "memory_budget_gb\" must be a positive");
     expect_bad("\"memory_budget_gb\": 24, ", "", "missing key \"target.memory_budget_gb\"");
     expect_bad("\"8.9\"", "\"eight\"", "compute_capability\" must be a string like");
+    expect_bad("\"8.9\"}", "\"8.9\", \"fp8_activations\": 1}", "fp8_activations\" must be true or false");
     expect_bad("\"device\": \"cuda\", \"memory", "\"device\": \"tpu\", \"memory", "\"target.device\" is \"tpu\"");
     expect_bad("\"name\": \"t\"", "\"name\": \"Big Name\"", "\"name\" must be 1-32 of [a-z0-9_-]");
     expect_bad("[256, 256]", "[250, 256]", "\"components.vae.tile\" must be");
