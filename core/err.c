@@ -30,6 +30,13 @@ void vgen_err_clear(vgen_err *err) {
     err->msg[0] = '\0';
 }
 
+/* Messages are one line whatever they quote (a key or a value from a file may hold a newline): control characters
+ * become spaces. */
+static void one_line(char *msg) {
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) *p = ' ';
+}
+
 int vgen_err_set(vgen_err *err, int code, const char *fmt, ...) {
     if (!err) return code;
     err->code = code;
@@ -37,6 +44,7 @@ int vgen_err_set(vgen_err *err, int code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    one_line(err->msg);
     return code;
 }
 
@@ -57,6 +65,7 @@ int vgen_err_prefix(vgen_err *err, const char *fmt, ...) {
         pos += len;
     }
     out[pos] = '\0';
+    one_line(out);
     memcpy(err->msg, out, sizeof out);
     return err->code;
 }

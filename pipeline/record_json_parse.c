@@ -48,7 +48,7 @@ static int get_int(const cJSON *obj, const char *key, const char *where, int *ou
 static int get_double(const cJSON *obj, const char *key, double *out, vgen_err *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) return VGEN_OK;
-    if (!cJSON_IsNumber(v)) return bad(err, "", key, "expected a number");
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return bad(err, "", key, "expected a finite number");
     *out = v->valuedouble;
     return VGEN_OK;
 }
@@ -140,7 +140,8 @@ static int read_timings(const cJSON *root, vgen_run_record *r, vgen_err *err) {
     if (!cJSON_IsObject(t)) return bad(err, "", "timings_s", "expected an object of numbers");
     for (const cJSON *e = t->child; e; e = e->next) {
         if (r->n_timings == VGEN_RECORD_MAX_PHASES) return bad(err, "", "timings_s", "too many entries");
-        if (!cJSON_IsNumber(e)) return bad(err, "timings_s", e->string, "expected a number");
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
+            return bad(err, "timings_s", e->string, "expected a finite number");
         r->timings[r->n_timings].name = e->string;
         r->timings[r->n_timings++].seconds = e->valuedouble;
     }

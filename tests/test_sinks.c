@@ -775,7 +775,7 @@ static void test_record_errors(void) {
     expect_parse_error("{\"schema\": \"vgen.run_record/1\", \"seed\": \"18446744073709551616\"}", VGEN_ERR_MALFORMED,
                        "key \"seed\"");
     expect_parse_error("{\"schema\": \"vgen.run_record/1\", \"timings_s\": {\"denoise\": null}}", VGEN_ERR_MALFORMED,
-                       "key \"timings_s.denoise\": expected a number");
+                       "key \"timings_s.denoise\": expected a finite number");
     expect_parse_error("{\"schema\": \"vgen.run_record/2\"}", VGEN_ERR_UNSUPPORTED, "schema \"vgen.run_record/2\"");
     expect_parse_error("{\"width\": 1}", VGEN_ERR_MALFORMED, "key \"schema\"");
     expect_parse_error("{\"schema\": \"vgen.run_record/1\",}", VGEN_ERR_MALFORMED, "invalid JSON at byte");

@@ -1,5 +1,6 @@
 /* wan_vae_config.c - the AutoencoderKLWan config: Wan2.1 defaults, config.json parsing, validation, and the decoder
  * geometry that follows from it (WanDecoder3d.__init__). */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +116,10 @@ static int get_array(const cfg_ctx *x, const cJSON *v, int n_max, int is_int, in
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         if (is_int && cJSON_IsBool(e)) ints[i] = cJSON_IsTrue(e);
         else if (!cJSON_IsNumber(e)) return bad(x, v->string, "holds a value that is not a number");
-        else if (is_int && e->valuedouble != floor(e->valuedouble)) return bad(x, v->string, "holds a non-integer");
+        else if (is_int && (e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 1e6))
+            return bad(x, v->string, "holds a value that is not an integer of at most 1e6");
         else if (is_int) ints[i] = (int)e->valuedouble;
+        else if (!(fabs(e->valuedouble) <= FLT_MAX)) return bad(x, v->string, "holds a value out of float range");
         else floats[i] = (float)e->valuedouble; /* as torch.tensor(list) rounds the Python doubles */
     }
     *n = k;
