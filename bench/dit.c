@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_rng.h"
 #include "backend.h"
 #include "numeric.h"
 #include "quant_rules.h"
@@ -44,16 +45,6 @@ static double peak_rss_mib(void) {
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
 }
-
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-a, a). */
-static float rng_sym(uint64_t *s, float a) { return a * ((float)(rng_next(s) >> 40) * 0x1.0p-23f - 1.0f); }
 
 /* ---- oneDNN ceiling: y[M, N] f32 = x[M, K] bf16 . w[K, N] bf16, weights reordered once, best of reps ---- */
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rng.h"
 #include "backend.h"
 #include "numeric.h"
 #include "threadpool.h"
@@ -47,16 +48,7 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [-a, a): enough for timing, and quantizes to every code range. */
-static float rng_sym(uint64_t *s, float a) { return a * ((float)(rng_next(s) >> 40) * 0x1.0p-23f - 1.0f); }
-
 /* ---- timed callables, run round-robin so that load from other processes spreads over all of them ---- */
 
 typedef int (*run_fn)(void *ctx);

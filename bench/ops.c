@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rng.h"
 #include "backend.h"
 #include "cpu/ops_cpu.h"
 #include "numeric.h"
@@ -53,18 +54,11 @@ static int cmp_timing(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* A random heap tensor in [-a, a). */
 static int rand_tensor(vgen_tensor *t, vgen_dtype dt, int nd, const int64_t *shape, float a, uint64_t *seed) {
     if (vgen_tensor_alloc(t, dt, nd, shape, NULL)) return -1;
     for (int64_t i = 0; i < vgen_tensor_numel(t); i++) {
-        float v = a * ((float)(rng_next(seed) >> 40) * 0x1.0p-23f - 1.0f);
+        float v = rng_sym(seed, a);
         if (dt == VGEN_DTYPE_BF16) ((uint16_t *)t->data)[i] = vgen_f32_to_bf16(v);
         else ((float *)t->data)[i] = v;
     }

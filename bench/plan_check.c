@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rng.h"
 #include "backend.h"
 #include "cpu/ops_cpu.h"
 #include "family.h"
@@ -187,16 +188,6 @@ static double now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
-
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-a, a). */
-static float rng_sym(uint64_t *s, float a) { return a * ((float)(rng_next(s) >> 40) * 0x1.0p-23f - 1.0f); }
 
 static void component_path(const opts *o, const char *part, char *buf, size_t size) {
     snprintf(buf, size, "%s/%s", o->model, part);

@@ -44,7 +44,8 @@ int vgen_tensor_download_copy(vgen_backend *be, const vgen_tensor *t, vgen_tenso
     host->device = VGEN_DEVICE_CPU;
     host->owner = VGEN_OWNER_NONE;
     host->data = malloc(bytes ? bytes : 1);
-    if (!host->data) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of host memory", bytes);
+    if (!host->data)
+        return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of host memory", bytes);
     int rc = be->download(be, host->data, t->data, bytes, err);
     if (rc) {
         free(host->data);

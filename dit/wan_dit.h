@@ -127,6 +127,8 @@ void vgen_dit_placement_free(vgen_dit_placement **p);
  * both 0 on a host-addressable backend. */
 size_t vgen_dit_placement_device_bytes(const vgen_dit_placement *p);
 size_t vgen_dit_placement_staging_bytes(const vgen_dit_placement *p);
+/* Blocks kept on the device for good (every block when nothing streams). */
+int64_t vgen_dit_placement_resident(const vgen_dit_placement *p);
 /* Blocks uploaded from staging so far (every forward streams layers - resident_blocks of them). */
 int64_t vgen_dit_placement_streamed(const vgen_dit_placement *p);
 

@@ -63,8 +63,9 @@ int wan_head_forward(vgen_dit_session *s, vgen_err *err) {
 static int unpatchify(vgen_dit_session *s, vgen_tensor *out, vgen_err *err) {
     vgen_tensor host = s->a.proj;
     host.data = s->io.proj;
-    int rc = host.data == s->a.proj.data ? VGEN_OK
-                                         : s->be->download(s->be, host.data, s->a.proj.data, vgen_tensor_bytes(&host), err);
+    int rc = VGEN_OK;
+    if (host.data != s->a.proj.data)
+        rc = s->be->download(s->be, host.data, s->a.proj.data, vgen_tensor_bytes(&host), err);
     if (!rc) wan_unpatchify(&host, s->m->cfg.out_channels, s->p.frames, s->p.height, s->p.width, out->data);
     return rc;
 }

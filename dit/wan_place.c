@@ -189,6 +189,7 @@ void vgen_dit_placement_free(vgen_dit_placement **pp) {
 
 size_t vgen_dit_placement_device_bytes(const vgen_dit_placement *p) { return p ? p->device_bytes : 0; }
 size_t vgen_dit_placement_staging_bytes(const vgen_dit_placement *p) { return p ? p->staging_bytes : 0; }
+int64_t vgen_dit_placement_resident(const vgen_dit_placement *p) { return p ? p->resident : 0; }
 int64_t vgen_dit_placement_streamed(const vgen_dit_placement *p) { return p ? p->streamed : 0; }
 
 /* ---- streaming during a forward ---- */

@@ -88,7 +88,8 @@ static int alloc_host_io(vgen_dit_session *s, vgen_err *err) {
                              vgen_tensor_bytes(&a->ctx_in)};
     for (int i = 0; i < 4; i++) io->bytes += round64(sizes[i]);
     io->buf = malloc(io->bytes);
-    if (!io->buf) return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of DiT staging", io->bytes);
+    if (!io->buf)
+        return vgen_err_set(err, VGEN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of DiT staging", io->bytes);
     char *p = io->buf;
     io->patches = p, p += round64(sizes[0]);
     io->proj = p, p += round64(sizes[1]);

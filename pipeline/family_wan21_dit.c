@@ -76,14 +76,12 @@ int wan21_dit_session_new(const vgen_part *dit, vgen_backend *be, const vgen_dit
         free(ws);
         return rc;
     }
-    if (!be->host_addressable && shape->log) {
-        const int64_t r = shape->resident_blocks > 0 && shape->resident_blocks < c->layers ? shape->resident_blocks
-                                                                                           : c->layers;
+    if (!be->host_addressable && shape->log)
         VGEN_LOGI(shape->log, "transformer weights on %s: %.1f MiB on the device, %lld of %lld blocks resident, "
                   "%.1f MiB staged in host memory for streaming", be->name,
-                  (double)vgen_dit_placement_device_bytes(ws->pl) / 1048576.0, (long long)r, (long long)c->layers,
+                  (double)vgen_dit_placement_device_bytes(ws->pl) / 1048576.0,
+                  (long long)vgen_dit_placement_resident(ws->pl), (long long)c->layers,
                   (double)vgen_dit_placement_staging_bytes(ws->pl) / 1048576.0);
-    }
     *session = ws;
     *session_bytes = vgen_dit_session_bytes(ws->s);
     return VGEN_OK;

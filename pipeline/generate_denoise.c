@@ -55,7 +55,8 @@ static int open_session(vgen_run *r) {
                                   .resident_blocks = cp->offload == VGEN_OFFLOAD_STREAM ? cp->resident_blocks : 0,
                                   .log = &r->log, .abort = vgen_run_abort_cb, .abort_user_data = r};
     size_t session_bytes = 0;
-    int rc = r->fam->dit_session_new(r->dit, vgen_run_backend(r, VGEN_COMPONENT_DIT), &shape, &r->session, &session_bytes, r->err);
+    int rc = r->fam->dit_session_new(r->dit, vgen_run_backend(r, VGEN_COMPONENT_DIT), &shape, &r->session,
+                                     &session_bytes, r->err);
     if (rc) return rc;
     const size_t state = vgen_sampler_state_bytes(r->kind, r->p.steps, r->numel) +
                          (r->guided ? 3 : 2) * r->numel * sizeof(float);

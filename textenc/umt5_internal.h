@@ -100,8 +100,6 @@ typedef struct umt5_place {
 /* Places m's weights on be (umt5_place.c); nothing is copied when be is host-addressable. */
 int umt5_place_new(const vgen_umt5_model *m, vgen_backend *be, umt5_place *p, vgen_err *err);
 void umt5_place_free(vgen_backend *be, umt5_place *p);
-/* Bytes of the device buffer of a model of configuration c with linears in format. */
-size_t umt5_place_bytes(const vgen_umt5_config *c, vgen_wformat format);
 
 /* Host memory of a session on a device backend: the buckets and one staging buffer for uploads and downloads. */
 typedef struct umt5_stage {

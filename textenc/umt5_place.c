@@ -89,12 +89,3 @@ void umt5_place_free(vgen_backend *be, umt5_place *p) {
     free(p->dev_layers);
     *p = (umt5_place){0};
 }
-
-/* As place_device lays a model out: the pieces of matrix_layout and layer_layout, each rounded to 64 bytes. */
-size_t umt5_place_bytes(const vgen_umt5_config *c, vgen_wformat format) {
-    const int64_t D = c->d_model, I = c->heads * c->d_kv, F = c->d_ff;
-    const size_t vecs = 2 * vgen_round64((size_t)D * sizeof(float)) + vgen_round64((size_t)(c->heads * c->buckets) * 4);
-    const size_t layer = 3 * vgen_image_qmatrix_bytes(format, I, D) + vgen_image_qmatrix_bytes(format, D, I) + 2 * vgen_image_qmatrix_bytes(format, F, D) +
-                         vgen_image_qmatrix_bytes(format, D, F) + vecs;
-    return layer * (size_t)c->layers + vgen_round64((size_t)D * sizeof(float));
-}

@@ -7,8 +7,8 @@
  * In stream mode (split) every level below an upsampler runs one frame at a time: the upsampler's output frames
  * are taken one by one, depth first, so the deepest (largest) levels only ever hold one frame. Because every layer
  * is causal with its cache, this computes the same values as running each level over the whole chunk.
- * Scratch follows a stack discipline in the decode's device memory (wan_vae_scratch.c): each stage allocates its output, then its temporaries, and
- * releases the temporaries before going deeper.
+ * Scratch follows a stack discipline in the decode's device memory (wan_vae_scratch.c): each stage allocates its
+ * output, then its temporaries, and releases the temporaries before going deeper.
  */
 #include <stdio.h>
 #include <stdlib.h>

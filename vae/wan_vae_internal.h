@@ -154,7 +154,7 @@ int wvae_op_linear(wvae_dec *d, const vgen_tensor *x, const vgen_qmatrix *w, con
 int wvae_op_attention(wvae_dec *d, const vgen_tensor *q, const vgen_tensor *k, const vgen_tensor *v, float scale,
                       vgen_tensor *out, vgen_err *err);
 
-/* ---- data movement on the device (wan_vae_cache.c, wan_vae_moves.c): backend copy_strided, skipped in a dry run ---- */
+/* ---- data movement on the device (wan_vae_cache.c, wan_vae_moves.c): copy_strided, skipped in a dry run ---- */
 
 /* win [C, n + nt, H, W] = cache frames ++ x frames [t0, t0 + nt); *n = cached frames used. */
 int wvae_window(wvae_dec *d, const wvae_cache *cache, const vgen_tensor *x, int64_t t0, int64_t nt, vgen_tensor *win,

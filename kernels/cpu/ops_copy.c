@@ -3,8 +3,8 @@
  * The copy is first simplified: dims of size 1 are dropped and neighbours that are contiguous on both sides are
  * merged (a frame slice of [C, T, H, W] becomes [C, T' H W]). The last two dims (A, B) are the inner block; the
  * rest (at most 3) are outer. Work units are (outer index, 32 rows of A; more rows when B is short, about 32 x 32
- * elements); a unit copies its rows whole with memcpy when B is contiguous on both sides, else in 32 x 32 tiles (a transpose reads 32 cache lines per tile, not one per
- * element). Units are grouped into tasks of about VGEN_CPU_CHUNK elements. Every destination element is written
+ * elements); a unit copies its rows whole with memcpy when B is contiguous on both sides, else in 32 x 32 tiles
+ * (a transpose reads 32 cache lines per tile, not one per element). Units are grouped into tasks of about VGEN_CPU_CHUNK elements. Every destination element is written
  * once, so the order does not matter. */
 #include <string.h>
 
